@@ -1,0 +1,56 @@
+# Acute Acupuncture assistant. `make run` and `make test` do all the set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+PY      := .venv/bin/python
+RASA    := .venv/bin/rasa
+ENV     := source scripts/env.sh
+MODEL   := models/clinic.tar.gz
+SPACY   := .build/spacy_en_clinic
+TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml') bot/nlu/red_flag_detector.py $(SPACY)/.stamp
+
+.PHONY: help venv run shell test bench lint validate train nlu-compare clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+venv: ## create or reuse the pinned virtual environment (cache keyed by requirements.lock)
+	@scripts/venv.sh >/dev/null
+
+$(SPACY)/.stamp: bot/nlu/build_spacy.py bot/nlu/spacy_patterns.py bot/acc_codes.py requirements.lock | venv
+	@$(ENV); $(PY) -m bot.nlu.build_spacy $(SPACY)
+	touch $@
+
+$(MODEL): $(TRAINING_FILES) requirements.lock | venv
+	@$(ENV); echo ">> training (data or config changed)"
+	$(RASA) train --config config.yml --domain domain.yml --data data --out models --fixed-model-name clinic --force
+
+train: $(MODEL) ## train the model if training data or config changed
+
+run: venv $(MODEL) ## start the action server and the Rasa server (REST + socket.io on :5005)
+	@$(ENV); exec $(PY) -m bot.launcher
+
+shell: venv $(MODEL) ## talk to the assistant in the terminal (rasa shell), with the action server
+	@$(ENV); $(RASA) run actions --actions actions --port 5055 >.data/actions-shell.log 2>&1 &
+	trap 'kill %1 2>/dev/null' EXIT
+	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+
+validate: venv ## check training data and domain
+	@$(ENV); $(RASA) data validate --fail-on-warnings
+
+lint: venv ## ruff
+	@.venv/bin/ruff check .
+
+test: venv $(MODEL) lint ## every test: data validation, test stories, NLU evaluation, unit and end-to-end tests
+	@$(ENV); $(PY) -m pytest
+
+bench: venv $(MODEL) ## benchmarks -> bench/results.json and bench/results.md
+	@$(ENV); $(PY) -m bench.run
+
+nlu-compare: venv $(SPACY)/.stamp ## NLU evaluation with and without the spaCy pipeline -> tests/reports/nlu_compare.md
+	@$(ENV); $(PY) -m bench.nlu_compare
+
+clean: ## remove trained models and build output (the cached virtual environment stays)
+	rm -rf models .build .data tests/reports results

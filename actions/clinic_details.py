@@ -1,0 +1,68 @@
+"""Answers about clinic details that live in the clinic profile, and the route to a person."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.clinic_profile import ClinicProfile, load_profile
+
+# intent -> (profile keys, how to name the detail in a sentence)
+DETAILS: Dict[str, tuple] = {
+    "clinic_prices": (("prices", "acc_co_payment"), "prices"),
+    "clinic_hours": (("opening_hours",), "opening hours"),
+    "clinic_contact": (("phone", "email"), "contact details"),
+    "clinic_practitioners": (("practitioners",), "practitioners"),
+}
+LABELS = {
+    "prices": "Prices",
+    "acc_co_payment": "ACC co-payment",
+    "opening_hours": "Opening hours",
+    "phone": "Phone",
+    "email": "Email",
+    "practitioners": "Practitioners",
+}
+
+
+def clinic_detail_answer(intent: str, profile: ClinicProfile) -> str:
+    """The answer for a clinic-detail intent: the known values, or an honest "I don't know"."""
+    keys, noun = DETAILS.get(intent, (("phone", "email"), "contact details"))
+    known = [f"{LABELS[k]}: {profile.get(k)}" for k in keys if profile.get(k)]
+    if known:
+        return "\n".join(known) + f"\n{profile.name}, {profile.address}."
+    return (
+        f"Sorry, I don't have the clinic's {noun} yet, and I don't want to guess. "
+        f"To find out, {profile.contact_route()}."
+    )
+
+
+class ActionClinicDetails(Action):
+    """Answers prices, hours, contact details and practitioners from clinic_profile.yml."""
+
+    def name(self) -> str:
+        return "action_clinic_details"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        dispatcher.utter_message(text=clinic_detail_answer(intent, load_profile()))
+        return []
+
+
+class ActionHumanHandoff(Action):
+    """Tells the patient how to reach a person at the clinic."""
+
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        profile = load_profile()
+        dispatcher.utter_message(
+            text=f"I'm an automated assistant. To talk to a person at {profile.name}, {profile.contact_route()}."
+        )
+        return []

@@ -1,0 +1,65 @@
+"""REST load generator: conversations of realistic patient messages, latency percentiles and throughput."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from typing import Dict, List
+
+import aiohttp
+
+MESSAGES = [
+    "hi there",
+    "do I need a GP referral?",
+    "can I see a physio at the same time?",
+    "what do I need for ACC",
+    "what's an ACC45",
+    "what are read codes",
+    "how many sessions will I need",
+    "what is cupping",
+    "how do the glute muscles work together",
+    "what exercises strengthen my glutes",
+    "where are you",
+    "do you do a free consultation",
+    "how much does it cost",
+    "thanks",
+]
+
+
+def percentile(values: List[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+async def _conversation(session: aiohttp.ClientSession, url: str, turns: int, latencies: List[float]) -> int:
+    sender = f"bench-{uuid.uuid4().hex[:10]}"
+    errors = 0
+    for i in range(turns):
+        started = time.perf_counter()
+        async with session.post(url, json={"sender": sender, "message": MESSAGES[i % len(MESSAGES)]}) as response:
+            body = await response.json(content_type=None)
+            if response.status != 200 or not body:
+                errors += 1
+        latencies.append(time.perf_counter() - started)
+    return errors
+
+
+async def run_load(rasa_url: str, conversations: int, turns: int) -> Dict[str, float]:
+    """`conversations` concurrent conversations of `turns` messages each; latencies in milliseconds."""
+    url = f"{rasa_url}/webhooks/rest/webhook"
+    latencies: List[float] = []
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        started = time.perf_counter()
+        errors = await asyncio.gather(*[_conversation(session, url, turns, latencies) for _ in range(conversations)])
+        wall = time.perf_counter() - started
+    return {
+        "conversations": conversations,
+        "messages": len(latencies),
+        "errors": sum(errors),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+        "throughput_msg_s": round(len(latencies) / wall, 1),
+    }

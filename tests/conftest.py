@@ -1,0 +1,67 @@
+"""Shared fixtures. The real servers start once per test session (loading a model takes a while)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.request
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+from bot.launcher import Stack
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = Path(os.environ.get("RASA_MODEL", ROOT / "models" / "clinic.tar.gz"))
+OUTPUT = ROOT / "tests" / "output"
+REPORTS = ROOT / "tests" / "reports"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_model() -> Path:
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run the tests with `make test`, which trains first")
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The action server and `rasa run`, started as `make run` starts them, on free loopback ports."""
+    require_model()
+    data_dir = tmp_path_factory.mktemp("rasa-data")
+    server = Stack(
+        rasa_port=free_port(),
+        action_port=free_port(),
+        host="127.0.0.1",
+        model=str(MODEL),
+        tracker_db=str(data_dir / "conversations.sqlite"),
+        log_dir=OUTPUT / "logs",
+    )
+    server.start()
+    try:
+        server.wait_ready(timeout=600)
+        yield server
+    finally:
+        server.stop()
+
+
+def rest_send(stack: Stack, sender: str, message: str, timeout: float = 60) -> List[Dict]:
+    """POST to the REST channel and return the bot's messages."""
+    request = urllib.request.Request(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": message}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback)
+        return json.loads(response.read())
+
+
+def texts(messages: List[Dict]) -> str:
+    return "\n".join(m.get("text", "") for m in messages)

@@ -1,0 +1,109 @@
+"""NLU evaluation on held-out phrasings (tests/nlu_holdout.yml) that are not in the training data.
+
+Thresholds come from the measurement written to tests/reports/nlu_holdout.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter, defaultdict
+from typing import Dict, List, Tuple
+
+import pytest
+from rasa.core.agent import Agent
+from rasa.shared.nlu.training_data.loading import load_data
+
+from tests.conftest import REPORTS, ROOT, require_model
+
+pytestmark = pytest.mark.slow
+
+NOT_ANSWERED = {"out_of_scope", "nlu_fallback"}
+MIN_ANSWERED_CORRECTLY = 0.95  # share of FAQ/clinic/red-flag lines that get their own answer
+MIN_OUT_OF_SCOPE_HELD = 0.90  # share of out-of-scope lines NOT answered as an FAQ
+MIN_RED_FLAG_RECALL = 1.0  # every held-out emergency line gets the urgent-care advice
+
+
+def evaluate() -> Tuple[List[Dict], Dict]:
+    agent = Agent.load(str(require_model()))
+    examples = load_data(str(ROOT / "tests" / "nlu_holdout.yml")).intent_examples
+
+    async def parse_all() -> List[Dict]:
+        return [await agent.parse_message(e.get("text")) for e in examples]
+
+    parsed = asyncio.run(parse_all())
+    rows = [
+        {
+            "text": e.get("text"),
+            "expected": e.get("intent"),
+            "predicted": p["intent"]["name"],
+            "confidence": round(float(p["intent"].get("confidence") or 0), 3),
+        }
+        for e, p in zip(examples, parsed)
+    ]
+    answerable = [r for r in rows if r["expected"] != "out_of_scope"]
+    oos = [r for r in rows if r["expected"] == "out_of_scope"]
+    flags = [r for r in rows if r["expected"] == "red_flag"]
+    per_intent: Dict[str, Counter] = defaultdict(Counter)
+    for r in rows:
+        per_intent[r["expected"]]["total"] += 1
+        per_intent[r["expected"]]["correct"] += r["predicted"] == r["expected"]
+    summary = {
+        "lines": len(rows),
+        "answerable_lines": len(answerable),
+        "answered_correctly": sum(r["predicted"] == r["expected"] for r in answerable) / len(answerable),
+        "out_of_scope_lines": len(oos),
+        "out_of_scope_not_answered": sum(r["predicted"] in NOT_ANSWERED for r in oos) / len(oos),
+        "red_flag_recall": sum(r["predicted"] == "red_flag" for r in flags) / len(flags),
+        "per_intent": {k: dict(v) for k, v in sorted(per_intent.items())},
+    }
+    return rows, summary
+
+
+def write_report(rows: List[Dict], summary: Dict) -> None:
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    (REPORTS / "nlu_holdout.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
+    errors = [
+        r
+        for r in rows
+        if r["predicted"] != r["expected"] and not (r["expected"] == "out_of_scope" and r["predicted"] in NOT_ANSWERED)
+    ]
+    lines = [
+        "# NLU held-out evaluation",
+        "",
+        f"- FAQ/clinic/red-flag lines answered correctly: {summary['answered_correctly']:.1%} "
+        f"of {summary['answerable_lines']} (threshold {MIN_ANSWERED_CORRECTLY:.0%})",
+        f"- out-of-scope lines not answered as an FAQ: {summary['out_of_scope_not_answered']:.1%} "
+        f"of {summary['out_of_scope_lines']} (threshold {MIN_OUT_OF_SCOPE_HELD:.0%})",
+        f"- red-flag recall: {summary['red_flag_recall']:.1%}",
+        "",
+        "| text | expected | predicted | confidence |",
+        "|---|---|---|---|",
+        *[f"| {r['text']} | {r['expected']} | {r['predicted']} | {r['confidence']} |" for r in errors],
+    ]
+    (REPORTS / "nlu_holdout.md").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def results() -> Dict:
+    rows, summary = evaluate()
+    write_report(rows, summary)
+    return summary
+
+
+def test_holdout_has_enough_lines_per_topic(results):
+    small = {k: v["total"] for k, v in results["per_intent"].items() if v["total"] < 5}
+    assert not small, f"held-out intents with fewer than 5 lines: {small}"
+    assert results["out_of_scope_lines"] >= 20
+
+
+def test_faq_lines_are_answered_correctly(results):
+    assert results["answered_correctly"] >= MIN_ANSWERED_CORRECTLY, "see tests/reports/nlu_holdout.md"
+
+
+def test_out_of_scope_lines_are_not_answered_as_faq(results):
+    assert results["out_of_scope_not_answered"] >= MIN_OUT_OF_SCOPE_HELD, "see tests/reports/nlu_holdout.md"
+
+
+def test_every_red_flag_is_caught(results):
+    assert results["red_flag_recall"] >= MIN_RED_FLAG_RECALL, "see tests/reports/nlu_holdout.md"
