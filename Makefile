@@ -11,7 +11,7 @@ MODEL   := models/clinic.tar.gz
 SPACY   := .build/spacy_en_clinic
 TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml') bot/nlu/red_flag_detector.py $(SPACY)/.stamp
 
-.PHONY: help venv run shell test bench lint validate train nlu-compare clean
+.PHONY: help venv system-deps run shell test bench lint validate train nlu-compare clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,7 +43,10 @@ validate: venv ## check training data and domain
 lint: venv ## ruff
 	@.venv/bin/ruff check .
 
-test: venv $(MODEL) lint ## every test: data validation, test stories, NLU evaluation, unit and end-to-end tests
+system-deps: ## Debian packages the tests need (chromium, node, ...): installed when missing
+	@bash scripts/system_deps.sh
+
+test: system-deps venv $(MODEL) lint ## every test: data validation, test stories, NLU evaluation, unit and end-to-end tests
 	@$(ENV); $(PY) -m pytest
 
 bench: venv $(MODEL) ## benchmarks -> bench/results.json and bench/results.md
