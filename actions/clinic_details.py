@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.clinic_profile import ClinicProfile, load_profile
@@ -53,7 +54,7 @@ class ActionClinicDetails(Action):
 
 
 class ActionHumanHandoff(Action):
-    """Tells the patient how to reach a person at the clinic."""
+    """Tells the patient how to reach a person; outside a form, the contact form then records a hand-off."""
 
     def name(self) -> str:
         return "action_human_handoff"
@@ -62,7 +63,9 @@ class ActionHumanHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         profile = load_profile()
-        dispatcher.utter_message(
-            text=f"I'm an automated assistant. To talk to a person at {profile.name}, {profile.contact_route()}."
-        )
-        return []
+        route = f"I'm an automated assistant. To talk to a person at {profile.name}, {profile.contact_route()}."
+        if tracker.active_loop_name:
+            dispatcher.utter_message(text=f'{route} Or let\'s carry on here (say "cancel" to stop).')
+            return []
+        dispatcher.utter_message(text=f"{route} I can also ask the team to contact you.")
+        return [SlotSet("request_kind", "handoff")]

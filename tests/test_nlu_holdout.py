@@ -14,11 +14,21 @@ import pytest
 from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 
+from bot.interruptions import domain_intents
 from tests.conftest import REPORTS, ROOT, require_model
 
 pytestmark = pytest.mark.slow
 
 NOT_ANSWERED = {"out_of_scope", "nlu_fallback"}
+# Intents whose answer is clinic/FAQ content: an out-of-scope line must not get one of these.
+FAQ_ANSWER_PREFIXES = ("faq_", "clinic_")
+FAQ_ANSWERS = {"book_appointment", "check_acc_eligibility"}
+
+
+def answered_as_faq(intent: str) -> bool:
+    return intent.startswith(FAQ_ANSWER_PREFIXES) or intent in FAQ_ANSWERS
+
+
 MIN_ANSWERED_CORRECTLY = 0.95  # share of FAQ/clinic/red-flag lines that get their own answer
 MIN_OUT_OF_SCOPE_HELD = 0.90  # share of out-of-scope lines NOT answered as an FAQ
 MIN_RED_FLAG_RECALL = 1.0  # every held-out emergency line gets the urgent-care advice
@@ -53,7 +63,8 @@ def evaluate() -> Tuple[List[Dict], Dict]:
         "answerable_lines": len(answerable),
         "answered_correctly": sum(r["predicted"] == r["expected"] for r in answerable) / len(answerable),
         "out_of_scope_lines": len(oos),
-        "out_of_scope_not_answered": sum(r["predicted"] in NOT_ANSWERED for r in oos) / len(oos),
+        "out_of_scope_not_answered": sum(not answered_as_faq(r["predicted"]) for r in oos) / len(oos),
+        "out_of_scope_to_fallback": sum(r["predicted"] in NOT_ANSWERED for r in oos) / len(oos),
         "red_flag_recall": sum(r["predicted"] == "red_flag" for r in flags) / len(flags),
         "per_intent": {k: dict(v) for k, v in sorted(per_intent.items())},
     }
@@ -75,6 +86,8 @@ def write_report(rows: List[Dict], summary: Dict) -> None:
         f"of {summary['answerable_lines']} (threshold {MIN_ANSWERED_CORRECTLY:.0%})",
         f"- out-of-scope lines not answered as an FAQ: {summary['out_of_scope_not_answered']:.1%} "
         f"of {summary['out_of_scope_lines']} (threshold {MIN_OUT_OF_SCOPE_HELD:.0%})",
+        f"- out-of-scope lines answered with the out-of-scope reply or the fallback: "
+        f"{summary['out_of_scope_to_fallback']:.1%} (the rest got a chit-chat reply such as a greeting)",
         f"- red-flag recall: {summary['red_flag_recall']:.1%}",
         "",
         "| text | expected | predicted | confidence |",
@@ -92,8 +105,11 @@ def results() -> Dict:
 
 
 def test_holdout_has_enough_lines_per_topic(results):
-    small = {k: v["total"] for k, v in results["per_intent"].items() if v["total"] < 5}
-    assert not small, f"held-out intents with fewer than 5 lines: {small}"
+    topics = {k: v["total"] for k, v in results["per_intent"].items() if k.startswith(FAQ_ANSWER_PREFIXES)}
+    expected = {i for i in domain_intents() if i.startswith(FAQ_ANSWER_PREFIXES)}
+    assert expected <= set(topics), f"FAQ topics without held-out lines: {expected - set(topics)}"
+    small = {k: n for k, n in topics.items() if n < 5}
+    assert not small, f"FAQ topics with fewer than 5 held-out lines: {small}"
     assert results["out_of_scope_lines"] >= 20
 
 

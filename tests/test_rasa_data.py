@@ -31,7 +31,7 @@ def test_stories_have_no_prediction_errors():
         "--model",
         str(require_model()),
         "--stories",
-        "tests/test_stories.yml",
+        "tests/stories",
         "--fail-on-prediction-errors",
         "--out",
         str(out),

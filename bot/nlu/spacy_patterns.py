@@ -112,6 +112,7 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
         [{"LOWER": "chest"}, {"LOWER": {"REGEX": "^(pain|pains|tight|tightness|pressure|hurts?|aches?)$"}}],
         [{"LOWER": "heart"}, {"LOWER": "attack"}],
         [*CANT, {"LOWER": {"IN": ["breathe", "breath", "breathing"]}}],
+        [{"LOWER": {"IN": ["barely", "hardly"]}}, {"LOWER": {"IN": ["breathe", "breath", "breathing"]}}],
         [{"LOWER": {"IN": ["short", "shortness"]}}, {"LOWER": "of", "OP": "?"}, {"LOWER": "breath"}],
     ],
     "fever": [
@@ -119,7 +120,7 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
         [{"LOWER": {"IN": ["high", "a"]}}, {"LOWER": "temperature"}],
     ],
     "other_emergency": [
-        [{"LOWER": {"REGEX": "^(unconscious|paralys|paralyz|stroke)"}}],
+        [{"LOWER": {"REGEX": "^(unconscious|paralys|paralyz|stroke|faint|collaps)"}}],
         [{"LEMMA": {"IN": ["pass", "black"]}}, {"LOWER": "out"}],
         [{"LOWER": {"IN": ["bleeding"]}}, {"LOWER": {"IN": ["heavily", "badly", "a"]}}],
         [

@@ -1,0 +1,198 @@
+"""Hand-off to booking: the online booking link, and call-back / hand-off requests recorded for staff."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.acc_eligibility import FORM_SLOTS, _interruption, _latest, claim_answer
+from bot.booking_requests import BookingRequest, BookingRequestStore
+from bot.clinic_profile import ClinicProfile, load_profile
+from bot.contact_details import parse_contact, parse_name
+
+logger = logging.getLogger(__name__)
+
+APPOINTMENT_LABELS = {
+    "acc_treatment": "ACC treatment",
+    "free_consult": "free 15-minute consultation",
+    "treatment": "appointment",
+}
+
+
+def appointment_type(tracker: Tracker) -> str:
+    """What the patient is booking: as chosen on a button, else ACC treatment after an eligible check."""
+    chosen = tracker.get_slot("appointment_type")
+    if chosen in APPOINTMENT_LABELS:
+        return chosen
+    return "acc_treatment" if tracker.get_slot("eligibility") == "eligible" else "treatment"
+
+
+def booking_link(profile: ClinicProfile, kind: str) -> Optional[str]:
+    """The clinic's booking page with only non-sensitive context (the appointment type) in the query."""
+    base = profile.get("booking_url")
+    if not base or not base.startswith(("https://", "http://")):
+        return None
+    parts = urlsplit(base)
+    query = "&".join(q for q in (parts.query, urlencode({"appointment": kind})) if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def acc_check_completed(tracker: Tracker) -> bool:
+    return tracker.get_slot("eligibility") in ("eligible", "not_eligible") and bool(tracker.get_slot("acc45"))
+
+
+class ActionBooking(Action):
+    """Hands the patient to the online booking page (link button), or offers a call-back."""
+
+    def name(self) -> str:
+        return "action_booking"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        profile = load_profile()
+        kind = appointment_type(tracker)
+        link = booking_link(profile, kind)
+        contact_me = {"title": "Ask them to contact me", "payload": "/request_contact"}
+        label = APPOINTMENT_LABELS[kind]
+        if link:
+            dispatcher.utter_message(
+                text=f"You can book your {label} online: {link}\nNo referral is needed. "
+                "Prefer a call or email from the clinic instead?",
+                buttons=[{"title": "Book online", "url": link, "type": "web_url", "payload": link}, contact_me],
+            )
+        else:
+            dispatcher.utter_message(
+                text=f"I can't give you an online booking link yet. To book your {label} at {profile.name}, "
+                f"{profile.contact_route()} — or I can ask the clinic to contact you.",
+                buttons=[contact_me],
+            )
+        return [SlotSet("appointment_type", kind), SlotSet("request_kind", "booking")]
+
+
+class ValidateContactForm(FormValidationAction):
+    """Collects a name and a phone number or email (validated), and consent to share ACC details."""
+
+    def name(self) -> str:
+        return "validate_contact_form"
+
+    async def required_slots(
+        self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[str]:
+        if acc_check_completed(tracker):
+            return domain_slots
+        return [slot for slot in domain_slots if slot != "share_acc_details"]
+
+    async def extract_contact_name(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        _, text = _latest(tracker)
+        if tracker.get_slot("requested_slot") != "contact_name" or (_interruption(tracker) and not parse_name(text)):
+            return {}
+        return {"contact_name": text}
+
+    async def extract_contact_detail(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        _, text = _latest(tracker)
+        if tracker.get_slot("requested_slot") != "contact_detail":
+            return {}
+        if parse_contact(text) or not _interruption(tracker):
+            return {"contact_detail": text}
+        return {}
+
+    async def extract_share_acc_details(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        intent, text = _latest(tracker)
+        if tracker.get_slot("requested_slot") != "share_acc_details":
+            return {}
+        answer = claim_answer(intent, text)  # the same yes / no / don't know reading
+        if answer is None:
+            return {} if _interruption(tracker) else {"share_acc_details": text}
+        return {"share_acc_details": answer == "approved"}
+
+    def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
+        name = parse_name(str(value or ""))
+        if not name:
+            dispatcher.utter_message(text="Sorry, I didn't catch a name there. What name should the clinic ask for?")
+        return {"contact_name": name}
+
+    def validate_contact_detail(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ):
+        contact = parse_contact(str(value or ""))
+        if not contact:
+            dispatcher.utter_message(
+                text="That doesn't look like a phone number or email address. Could you send one, "
+                "like 021 123 4567 or name@example.co.nz?"
+            )
+            return {"contact_detail": None}
+        return {"contact_detail": str(value)}
+
+    def validate_share_acc_details(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ):
+        if isinstance(value, bool):
+            return {"share_acc_details": value}
+        dispatcher.utter_message(text="Sorry, is that a yes or a no?")
+        return {"share_acc_details": None}
+
+
+def _mask_contact(phone: Optional[str], email: Optional[str]) -> str:
+    if phone:
+        return f"phone ({phone[:3]}•••{phone[-3:]})"
+    user, _, domain = (email or "").partition("@")
+    return f"email ({user[:1]}•••@{domain})"
+
+
+class ActionSubmitContactRequest(Action):
+    """Records the booking / hand-off request for staff and tells the patient what happens next."""
+
+    def name(self) -> str:
+        return "action_submit_contact_request"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        contact = parse_contact(tracker.get_slot("contact_detail") or "")
+        name = tracker.get_slot("contact_name")
+        kind = tracker.get_slot("request_kind") or "booking"
+        reset = [SlotSet(slot, None) for slot in FORM_SLOTS["contact_form"]]
+        if not contact or not name:
+            dispatcher.utter_message(
+                text="Sorry, I'm missing your name or contact details, so I haven't sent anything."
+            )
+            return reset
+        acc_details: Optional[Dict[str, Any]] = None
+        if acc_check_completed(tracker) and tracker.get_slot("share_acc_details") is True:
+            acc_details = {
+                "injury_date": tracker.get_slot("injury_date"),
+                "claim_status": tracker.get_slot("claim_status"),
+                "acc45": tracker.get_slot("acc45"),
+                "read_code": tracker.get_slot("read_code"),
+                "eligibility": tracker.get_slot("eligibility"),
+            }
+        request = BookingRequest(
+            kind=kind,
+            sender_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel(),
+            name=name,
+            phone=contact.phone,
+            email=contact.email,
+            appointment_type=tracker.get_slot("appointment_type") if kind == "booking" else None,
+            acc_details=acc_details,
+        )
+        try:
+            BookingRequestStore().add(request)
+        except Exception as error:  # noqa: BLE001 - any store failure must reach the patient as a clear answer
+            logger.error("could not record a %s request: %s", kind, type(error).__name__)
+            dispatcher.utter_message(
+                text=f"Sorry, I couldn't pass your request on just now. Please contact the clinic directly: "
+                f"{load_profile().contact_route()}."
+            )
+            return reset
+        what = "an appointment" if kind == "booking" else "your question"
+        shared = " I've included your ACC check details, as you agreed." if acc_details else ""
+        dispatcher.utter_message(
+            text=f"Thanks, {name}. I've passed your request to the clinic team; they'll contact you by "
+            f"{_mask_contact(contact.phone, contact.email)} about {what}.{shared} "
+            "If your symptoms get worse, call Healthline on 0800 611 116, or 111 in an emergency."
+        )
+        return reset

@@ -1,0 +1,57 @@
+"""Patient contact details for a call-back: name, NZ phone number or email, validated in one place."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
+# A run of digits with the usual separators, optionally starting with +64 / 0064.
+_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?[\d()][\d\s().-]{5,18}\d(?!\w)")
+_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|(?:\.\s|[ '’.-])(?=[^\W\d_])){0,59}$")
+_NAME_LEAD = re.compile(r"^(?:(?:my\s+name\s+is|my\s+name's|i\s+am|i'm|im|it's|its|this\s+is|call\s+me)\s+)", re.I)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A validated way to reach the patient (at least one of phone or email)."""
+
+    phone: Optional[str] = None
+    email: Optional[str] = None
+
+    def describe(self) -> str:
+        return " and ".join(
+            x for x in (self.phone and f"phone {self.phone}", self.email and f"email {self.email}") if x
+        )
+
+
+def normalise_nz_phone(text: str) -> Optional[str]:
+    """A New Zealand phone number (landline, mobile, 0800/0508) or +64 number, digits only with a leading 0.
+
+    Accepts "021 123 4567", "(04) 123-4567", "+64 21 123 4567", "0800 611 116". None if not plausible.
+    """
+    digits = re.sub(r"[\s().-]", "", text or "")
+    if digits.startswith("+64") or digits.startswith("0064"):
+        digits = "0" + digits[3 if digits.startswith("+") else 4 :]
+    if not re.fullmatch(r"0\d{7,10}", digits):
+        return None
+    return digits
+
+
+def parse_contact(text: str) -> Optional[Contact]:
+    """Find a phone number and/or an email address in the patient's answer; None if neither is valid."""
+    email_match = _EMAIL.search(text or "")
+    email = email_match.group(0).lower() if email_match else None
+    rest = _EMAIL.sub(" ", text or "")
+    phone = next((p for p in (normalise_nz_phone(m.group(0)) for m in _PHONE.finditer(rest)) if p), None)
+    return Contact(phone=phone, email=email) if phone or email else None
+
+
+def parse_name(text: str) -> Optional[str]:
+    """A person's name from "Aroha Ngata", "my name is Sam", "I'm Mere-Anne O'Neil"; None if implausible."""
+    candidate = _NAME_LEAD.sub("", (text or "").strip()).strip(" .!,")
+    candidate = re.sub(r"\s+", " ", candidate)
+    if not _NAME.match(candidate) or len(candidate.split()) > 5:
+        return None
+    return " ".join(part[:1].upper() + part[1:] for part in candidate.split(" "))
