@@ -220,7 +220,7 @@ def verdict_message(
             f"• Read code: {read_code if read_code != 'unknown' else 'the clinic will take it from your claim'}"
         )
     free_consult = {
-        "title": "Book the free consult",
+        "title": "Book free consult",
         "payload": '/book_appointment{"appointment_type": "free_consult"}',
     }
     person = {"title": "Talk to a person", "payload": "/human_handoff"}
@@ -231,7 +231,7 @@ def verdict_message(
         )
         buttons = [
             {"title": "Book ACC treatment", "payload": '/book_appointment{"appointment_type": "acc_treatment"}'},
-            {"title": "Ask them to contact me", "payload": "/request_contact"},
+            {"title": "Contact me", "payload": "/request_contact"},
         ]
         return "\n".join([text, "Based on:", *basis]), buttons, "eligible"
     if INJURY_TOO_OLD in verdict.reasons:

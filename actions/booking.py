@@ -57,7 +57,7 @@ class ActionBooking(Action):
         profile = load_profile()
         kind = appointment_type(tracker)
         link = booking_link(profile, kind)
-        contact_me = {"title": "Ask them to contact me", "payload": "/request_contact"}
+        contact_me = {"title": "Contact me", "payload": "/request_contact"}
         label = APPOINTMENT_LABELS[kind]
         if link:
             dispatcher.utter_message(

@@ -55,7 +55,7 @@ def test_booking_button_choice_wins(filled_profile):
 def test_booking_without_a_link_offers_a_call_back():
     events, texts, messages = run(ActionBooking(), tracker("book", "book_appointment"))
     assert "can't give you an online booking link yet" in texts[0] and "163 The Terrace" in texts[0]
-    assert messages[0]["buttons"] == [{"title": "Ask them to contact me", "payload": "/request_contact"}]
+    assert messages[0]["buttons"] == [{"title": "Contact me", "payload": "/request_contact"}]
 
 
 def validate(text, requested, intent="inform", **slots):

@@ -28,7 +28,7 @@ def tracker_with_intent(intent: str) -> Tracker:
 def run(action, intent: str) -> str:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker_with_intent(intent), {}))
-    assert events == []
+    assert events == [] or events == [{"event": "slot", "timestamp": None, "name": "request_kind", "value": "handoff"}]
     return "\n".join(m["text"] for m in dispatcher.messages)
 
 
@@ -59,6 +59,9 @@ def test_prices_include_acc_co_payment_when_known():
     assert "ACC co-payment: $20" in text
 
 
-def test_human_handoff_says_it_is_automated():
-    text = run(ActionHumanHandoff(), "human_handoff")
+def test_human_handoff_says_it_is_automated_and_starts_a_handoff_request():
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionHumanHandoff().run(dispatcher, tracker_with_intent("human_handoff"), {}))
+    text = dispatcher.messages[0]["text"]
     assert "automated assistant" in text and "163 The Terrace" in text
+    assert [(e["name"], e["value"]) for e in events] == [("request_kind", "handoff")]

@@ -1,0 +1,301 @@
+"""The input and output channel shared by Messenger and Instagram Direct.
+
+A webhook POST is answered as soon as it is authenticated and parsed (Meta wants a quick 200 and
+redelivers otherwise); its messages are then handled in the background, one at a time per sender
+and in delivery order, so a conversation's turns never overlap. Each message: mark_seen, typing_on,
+the assistant's turn (its responses go out through the Send API), typing_off if it said nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from contextlib import asynccontextmanager
+from typing import (
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    ClassVar,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Set,
+    Tuple,
+    Type,
+    Union,
+)
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.events import IncomingMessage, parse_webhook
+from bot.channels.formatting import build_generic_template, build_messages, split_text
+from bot.channels.graph_client import GraphClient
+from bot.channels.recent_ids import RecentIds
+from bot.channels.settings import ChannelSettings, Platform
+from bot.channels.webhook_auth import SIGNATURE_HEADER, signature_is_valid, subscription_challenge
+
+logger = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class MetaOutput(OutputChannel):
+    """Sends the assistant's responses to one platform through the Send API."""
+
+    platform: ClassVar[Platform]
+
+    def __init__(self, client: GraphClient, prefer_template: bool = True) -> None:
+        self.client = client
+        self.prefer_template = prefer_template
+        self.sent = 0  # messages delivered by this instance
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.platform.name
+
+    async def send_message(self, recipient_id: str, message: Dict[str, Any]) -> bool:
+        """Send one Send API `message` object; True if Meta accepted it."""
+        body: Dict[str, Any] = {"recipient": {"id": recipient_id}}
+        if self.platform.messaging_type:
+            body["messaging_type"] = self.platform.messaging_type
+        body["message"] = message
+        delivered = await self.client.send(body, "message") is not None
+        self.sent += int(delivered)
+        return delivered
+
+    async def send_action(self, recipient_id: str, action: str) -> None:
+        """A sender action ("mark_seen", "typing_on", "typing_off"); best effort, never retried."""
+        await self.client.send({"recipient": {"id": recipient_id}, "sender_action": action}, action, retry=False)
+
+    async def _send_all(self, recipient_id: str, messages: Iterable[Dict[str, Any]]) -> None:
+        for message in messages:
+            await self.send_message(recipient_id, message)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Blank-line separated paragraphs become separate messages (as in Rasa's other channels)."""
+        limit = self.platform.limits.text
+        parts = [part for paragraph in text.strip().split("\n\n") for part in split_text(paragraph, limit)]
+        await self._send_all(recipient_id, ({"text": part} for part in parts))
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._send_all(recipient_id, build_messages(text, buttons, self.platform.limits, self.prefer_template))
+
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._send_all(recipient_id, build_messages(text, quick_replies, self.platform.limits, False))
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self.send_message(
+            recipient_id, {"attachment": {"type": "image", "payload": {"url": image, "is_reusable": True}}}
+        )
+
+    async def send_attachment(self, recipient_id: str, attachment: Union[str, Dict[str, Any]], **kwargs: Any) -> None:
+        if isinstance(attachment, dict):
+            await self.send_message(recipient_id, {"attachment": attachment})
+        else:
+            await self.send_text_message(recipient_id, str(attachment))
+
+    async def send_elements(self, recipient_id: str, elements: Iterable[Dict[str, Any]], **kwargs: Any) -> None:
+        await self.send_message(recipient_id, build_generic_template(list(elements), self.platform.limits))
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: Union[List[Any], Dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """A custom response is a ready-made Send API `message` object (or a list of them)."""
+        for message in json_message if isinstance(json_message, list) else [json_message]:
+            if isinstance(message, dict):
+                await self.send_message(recipient_id, message)
+
+
+class MetaInput(InputChannel):
+    """Webhook for one platform: GET handshake, signed POSTs, background handling of the messages."""
+
+    platform: ClassVar[Platform]
+    output_class: ClassVar[Type[MetaOutput]]
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.platform.name
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> MetaInput:
+        return cls(ChannelSettings.load(cls.platform, credentials))
+
+    def __init__(self, settings: ChannelSettings) -> None:
+        self.settings = settings
+        self.client = GraphClient(
+            settings.access_token,
+            settings.graph_base_url,
+            settings.graph_api_version,
+            app_secret=settings.app_secret if settings.use_appsecret_proof else None,
+        )
+        self.recent = RecentIds()
+        self._tasks: Set[asyncio.Task] = set()
+        self._turns: Dict[str, Tuple[asyncio.Lock, int]] = {}
+        missing = [
+            what
+            for what, value in (
+                ("app secret", settings.app_secret),
+                ("verify token", settings.verify_token),
+                ("access token", settings.access_token),
+            )
+            if not value
+        ]
+        if missing:
+            logger.warning(
+                "%s channel: no %s configured; %s",
+                self.name(),
+                ", ".join(missing),
+                "every webhook is refused (403)" if not settings.app_secret else "replies cannot be sent",
+            )
+
+    # -- request handling, independent of the web framework -------------------------------------------
+
+    def verification(self, params: Mapping[str, str]) -> Tuple[int, str]:
+        """(status, body) for Meta's GET subscription handshake."""
+        challenge = subscription_challenge(params, self.settings.verify_token)
+        if challenge is None:
+            logger.warning("%s channel: webhook verification refused (wrong or missing verify token)", self.name())
+            return 403, "forbidden"
+        return 200, challenge
+
+    def receive(self, body: bytes, signature: Optional[str]) -> Tuple[int, str, List[IncomingMessage]]:
+        """(status, body, new messages to handle) for a webhook POST with its raw body and signature header."""
+        if not self.settings.app_secret:
+            logger.warning("%s channel: webhook refused, no app secret configured", self.name())
+            return 403, "forbidden", []
+        if not signature_is_valid(self.settings.app_secret, body, signature):
+            logger.warning(
+                "%s channel: webhook refused, %s %s",
+                self.name(),
+                SIGNATURE_HEADER,
+                "invalid" if signature else "missing",
+            )
+            return 403, "forbidden", []
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            logger.warning("%s channel: signed webhook body is not JSON", self.name())
+            return 400, "bad request", []
+        if not isinstance(payload, dict) or payload.get("object") != self.platform.webhook_object:
+            found = payload.get("object") if isinstance(payload, dict) else None
+            logger.warning(
+                "%s channel: webhook object %r, expected %r (is the webhook URL of the right product?)",
+                self.name(),
+                found if isinstance(found, str) else None,
+                self.platform.webhook_object,
+            )
+            return 400, "bad request", []
+        parsed = parse_webhook(payload)
+        fresh = [message for message in parsed.messages if self.recent.first_time(message.dedup_key)]
+        duplicates = len(parsed.messages) - len(fresh)
+        if duplicates or parsed.ignored:
+            logger.debug(
+                "%s channel: %d new messages, %d duplicates, ignored %s",
+                self.name(),
+                len(fresh),
+                duplicates,
+                dict(parsed.ignored),
+            )
+        return 200, "EVENT_RECEIVED", fresh
+
+    # -- handling messages -----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _turn(self, sender_id: str) -> AsyncIterator[None]:
+        """One sender's messages are handled one at a time, in the order their tasks were created."""
+        lock, users = self._turns.get(sender_id, (asyncio.Lock(), 0))
+        self._turns[sender_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._turns[sender_id]
+            if users <= 1:
+                del self._turns[sender_id]
+            else:
+                self._turns[sender_id] = (lock, users - 1)
+
+    async def handle(self, incoming: IncomingMessage, on_new_message: OnNewMessage) -> None:
+        """Run one message through the assistant; its responses are sent by the output channel."""
+        async with self._turn(incoming.sender_id):
+            output = self.get_output_channel()
+            await output.send_action(incoming.sender_id, "mark_seen")
+            await output.send_action(incoming.sender_id, "typing_on")
+            message = UserMessage(
+                incoming.text,
+                output,
+                incoming.sender_id,
+                input_channel=self.name(),
+                message_id=incoming.mid,
+                metadata={"platform": self.name(), **incoming.metadata},
+            )
+            try:
+                await on_new_message(message)
+            except Exception as error:
+                logger.error(
+                    "%s channel: handling message %s from %s failed: %s",
+                    self.name(),
+                    incoming.mid,
+                    incoming.sender_id,
+                    type(error).__name__,
+                    exc_info=logger.isEnabledFor(logging.DEBUG),
+                )
+            finally:
+                if output.sent == 0:
+                    await output.send_action(incoming.sender_id, "typing_off")
+
+    def schedule(self, messages: Iterable[IncomingMessage], on_new_message: OnNewMessage) -> None:
+        """Handle `messages` in the background (the webhook answers Meta without waiting)."""
+        loop = asyncio.get_running_loop()
+        for incoming in messages:
+            task = loop.create_task(self.handle(incoming, on_new_message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout: float = 20) -> None:
+        """Wait for messages still being handled (on shutdown), then close the HTTP session."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+        await self.client.close()
+
+    # -- Rasa / Sanic glue -----------------------------------------------------------------------------
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        webhook = Blueprint(f"{self.name()}_meta_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            params = {key: request.args.get(key) for key in ("hub.mode", "hub.verify_token", "hub.challenge")}
+            status, text = self.verification({k: v for k, v in params.items() if v is not None})
+            return response.text(text, status=status)
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            status, text, messages = self.receive(request.body or b"", request.headers.get(SIGNATURE_HEADER))
+            if messages:
+                self.schedule(messages, on_new_message)
+            return response.text(text, status=status)
+
+        @webhook.listener("before_server_stop")
+        async def finish(app: Any, loop: Any) -> None:
+            await self.drain()
+
+        return webhook
+
+    def get_output_channel(self) -> MetaOutput:
+        return self.output_class(self.client, self.settings.prefer_template)
