@@ -94,3 +94,7 @@ def test_detector_leaves_other_messages_alone(nlp):
     message.set("intent", {"name": "faq_referral", "confidence": 0.9})
     RedFlagDetector({}).process([message])
     assert message.get("intent")["name"] == "faq_referral"
+
+
+def test_numbness_between_the_legs_is_a_red_flag(nlp):
+    assert "saddle_numbness" in red_flag_kinds(nlp("i have numbness between my legs since the injury"))

@@ -95,6 +95,13 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
             {"LOWER": {"REGEX": "^(numb|tingl)"}},
         ],
         [{"LOWER": "saddle"}, {"LOWER": {"REGEX": "^(anaesthesia|anesthesia|area)$"}}],
+        [
+            {"LOWER": {"REGEX": "^(numb|numbness|tingl)"}},
+            {"OP": "*", "IS_PUNCT": False},
+            {"LOWER": "between"},
+            {"LOWER": {"IN": ["my", "the"]}},
+            {"LOWER": {"IN": ["legs", "thighs"]}},
+        ],
         [*CANT, {"LEMMA": "feel"}, {"OP": "?"}, {"LOWER": {"REGEX": "^(groin|genital|crotch|privates|leg|legs)$"}}],
     ],
     "fracture_deformity": [
