@@ -5,29 +5,16 @@ Thresholds come from the measurement written to tests/reports/nlu_holdout.md.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections import Counter, defaultdict
 from typing import Dict, List, Tuple
 
 import pytest
-from rasa.core.agent import Agent
-from rasa.shared.nlu.training_data.loading import load_data
 
+from bench.nlu_scoring import FAQ_ANSWER_PREFIXES, NOT_ANSWERED, parse_holdout, summarise
 from bot.interruptions import domain_intents
-from tests.conftest import REPORTS, ROOT, require_model
+from tests.conftest import REPORTS, require_model
 
 pytestmark = pytest.mark.slow
-
-NOT_ANSWERED = {"out_of_scope", "nlu_fallback"}
-# Intents whose answer is clinic/FAQ content: an out-of-scope line must not get one of these.
-FAQ_ANSWER_PREFIXES = ("faq_", "clinic_")
-FAQ_ANSWERS = {"book_appointment", "check_acc_eligibility"}
-
-
-def answered_as_faq(intent: str) -> bool:
-    return intent.startswith(FAQ_ANSWER_PREFIXES) or intent in FAQ_ANSWERS
-
 
 MIN_ANSWERED_CORRECTLY = 0.95  # share of FAQ/clinic/red-flag lines that get their own answer
 MIN_OUT_OF_SCOPE_HELD = 0.90  # share of out-of-scope lines NOT answered as an FAQ
@@ -35,40 +22,8 @@ MIN_RED_FLAG_RECALL = 1.0  # every held-out emergency line gets the urgent-care 
 
 
 def evaluate() -> Tuple[List[Dict], Dict]:
-    agent = Agent.load(str(require_model()))
-    examples = load_data(str(ROOT / "tests" / "nlu_holdout.yml")).intent_examples
-
-    async def parse_all() -> List[Dict]:
-        return [await agent.parse_message(e.get("text")) for e in examples]
-
-    parsed = asyncio.run(parse_all())
-    rows = [
-        {
-            "text": e.get("text"),
-            "expected": e.get("intent"),
-            "predicted": p["intent"]["name"],
-            "confidence": round(float(p["intent"].get("confidence") or 0), 3),
-        }
-        for e, p in zip(examples, parsed)
-    ]
-    answerable = [r for r in rows if r["expected"] != "out_of_scope"]
-    oos = [r for r in rows if r["expected"] == "out_of_scope"]
-    flags = [r for r in rows if r["expected"] == "red_flag"]
-    per_intent: Dict[str, Counter] = defaultdict(Counter)
-    for r in rows:
-        per_intent[r["expected"]]["total"] += 1
-        per_intent[r["expected"]]["correct"] += r["predicted"] == r["expected"]
-    summary = {
-        "lines": len(rows),
-        "answerable_lines": len(answerable),
-        "answered_correctly": sum(r["predicted"] == r["expected"] for r in answerable) / len(answerable),
-        "out_of_scope_lines": len(oos),
-        "out_of_scope_not_answered": sum(not answered_as_faq(r["predicted"]) for r in oos) / len(oos),
-        "out_of_scope_to_fallback": sum(r["predicted"] in NOT_ANSWERED for r in oos) / len(oos),
-        "red_flag_recall": sum(r["predicted"] == "red_flag" for r in flags) / len(flags),
-        "per_intent": {k: dict(v) for k, v in sorted(per_intent.items())},
-    }
-    return rows, summary
+    rows = parse_holdout(str(require_model()))
+    return rows, summarise(rows)
 
 
 def write_report(rows: List[Dict], summary: Dict) -> None:
