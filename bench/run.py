@@ -72,6 +72,7 @@ def start_and_measure_load(model: str, data_dir: str) -> tuple[Stack, float]:
     stack = Stack(
         rasa_port=5105,
         action_port=5155,
+        web=False,  # Rasa and the action server only: the web service is not on the message path
         model=model,
         log_dir=Path(data_dir) / "logs",
         tracker_db=str(Path(data_dir) / "bench.sqlite"),

@@ -21,7 +21,7 @@ from sqlalchemy import event as sa_event
 _resolve_uncached = Event.resolve_by_type
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _resolve_cached(type_name: str) -> Optional[Type[Event]]:
     return _resolve_uncached(type_name)
 
