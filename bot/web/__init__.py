@@ -1,0 +1,1 @@
+"""The web service: serves the chat widget, a demo page of the clinic, health checks and the staff API."""
