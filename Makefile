@@ -11,7 +11,9 @@ MODEL   := models/clinic.tar.gz
 SPACY   := .build/spacy_en_clinic
 TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml') bot/nlu/red_flag_detector.py $(SPACY)/.stamp
 
-.PHONY: help venv system-deps run shell test bench lint validate train nlu-compare clean
+WIDGET_DEPS := web_widget/node_modules/.stamp
+
+.PHONY: help venv system-deps widget-deps run shell test bench lint validate train nlu-compare clean retention run-production
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -29,11 +31,19 @@ $(MODEL): $(TRAINING_FILES) requirements.lock | venv
 
 train: $(MODEL) ## train the model if training data or config changed
 
-run: venv $(MODEL) ## start the action server and the Rasa server (REST + socket.io on :5005)
+$(WIDGET_DEPS): web_widget/package.json web_widget/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: run \`make system-deps\` (as root)" >&2; exit 1; }
+	echo ">> npm ci in web_widget (socket.io-client, axe-core: pinned by package-lock.json)"
+	cd web_widget && npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.stamp
+
+widget-deps: $(WIDGET_DEPS) ## install the chat widget's pinned npm packages (npm ci) when missing or changed
+
+run: venv $(MODEL) $(WIDGET_DEPS) ## start the action server, Rasa (:5005) and the web service with the widget's demo page (:8000)
 	@$(ENV); exec $(PY) -m bot.launcher
 
 shell: venv $(MODEL) ## talk to the assistant in the terminal (rasa shell), with the action server
-	@$(ENV); $(RASA) run actions --actions actions --port 5055 >.data/actions-shell.log 2>&1 &
+	@$(ENV); $(RASA) run actions --actions actions --port 5055 --logging-config-file logging.yml >.data/actions-shell.log 2>&1 &
 	trap 'kill %1 2>/dev/null' EXIT
 	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
@@ -46,7 +56,7 @@ lint: venv ## ruff
 system-deps: ## Debian packages the tests need (chromium, node, ...): installed when missing
 	@bash scripts/system_deps.sh
 
-test: system-deps venv $(MODEL) lint ## every test: data validation, test stories, NLU evaluation, unit and end-to-end tests
+test: system-deps venv $(MODEL) $(WIDGET_DEPS) lint ## every test: data validation, test stories, NLU evaluation, unit and end-to-end tests
 	@$(ENV); $(PY) -m pytest
 
 bench: venv $(MODEL) ## benchmarks -> bench/results.json and bench/results.md
@@ -54,6 +64,13 @@ bench: venv $(MODEL) ## benchmarks -> bench/results.json and bench/results.md
 
 nlu-compare: venv $(SPACY)/.stamp ## NLU evaluation with and without the spaCy pipeline -> tests/reports/nlu_compare.md
 	@$(ENV); $(PY) -m bench.nlu_compare
+
+run-production: venv $(MODEL) ## env DATABASE_URL (PostgreSQL), REDIS_URL, RASA_WORKERS (2) Rasa processes behind nginx on PUBLIC_PORT (8080)
+	@$(ENV); exec $(PY) -m bot.production
+
+DAYS ?= 90
+retention: venv ## delete conversations and requests older than DAYS days (default 90, docs/production.md)
+	@$(ENV); $(PY) -m bot.retention --days $(DAYS)
 
 clean: ## remove trained models and build output (the cached virtual environment stays)
 	rm -rf models .build .data tests/reports results

@@ -16,7 +16,7 @@ ACC45_FORMATS = ((r"[A-Z]{2}", r"[0-9]{5}"), (r"[0-9]{5}", r"[A-Z]{2}"), (r"[0-9
 ACC45_REGEX = "|".join(a + b for a, b in ACC45_FORMATS)
 ACC45_EXAMPLES = ("AB12345", "12345AB", "1234ABC")
 _ACC45 = re.compile(rf"^(?:{ACC45_REGEX})$")
-_ACC45_IN_TEXT = re.compile(
+ACC45_IN_TEXT = re.compile(
     r"(?<![A-Za-z0-9])(?:" + "|".join(a + r"[ -]?" + b for a, b in ACC45_FORMATS) + r")(?![A-Za-z0-9])",
     re.IGNORECASE | re.ASCII,
 )
@@ -44,7 +44,7 @@ def is_valid_acc45(text: Optional[str]) -> bool:
 
 def find_acc45(text: Optional[str]) -> Optional[str]:
     """Find an ACC45 number inside a sentence ("my number is ab 12345"): canonical form or None."""
-    match = _ACC45_IN_TEXT.search(text or "")
+    match = ACC45_IN_TEXT.search(text or "")
     return normalise_acc45(match.group(0)) if match else None
 
 

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
+EMAIL_PATTERN = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
 # A run of digits with the usual separators, optionally starting with +64 / 0064.
-_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?[\d()][\d\s().-]{5,18}\d(?!\w)")
+PHONE_PATTERN = re.compile(r"(?<![\w+])(?:\+|00)?[\d()][\d\s().-]{5,18}\d(?!\w)")
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|(?:\.\s|[ '’.-])(?=[^\W\d_])){0,59}$")
 _NAME_LEAD = re.compile(r"^(?:(?:my\s+name\s+is|my\s+name's|i\s+am|i'm|im|it's|its|this\s+is|call\s+me)\s+)", re.I)
 
@@ -41,10 +41,10 @@ def normalise_nz_phone(text: str) -> Optional[str]:
 
 def parse_contact(text: str) -> Optional[Contact]:
     """Find a phone number and/or an email address in the patient's answer; None if neither is valid."""
-    email_match = _EMAIL.search(text or "")
+    email_match = EMAIL_PATTERN.search(text or "")
     email = email_match.group(0).lower() if email_match else None
-    rest = _EMAIL.sub(" ", text or "")
-    phone = next((p for p in (normalise_nz_phone(m.group(0)) for m in _PHONE.finditer(rest)) if p), None)
+    rest = EMAIL_PATTERN.sub(" ", text or "")
+    phone = next((p for p in (normalise_nz_phone(m.group(0)) for m in PHONE_PATTERN.finditer(rest)) if p), None)
     return Contact(phone=phone, email=email) if phone or email else None
 
 

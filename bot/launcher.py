@@ -1,7 +1,8 @@
-"""Start the action server and the Rasa server together, wait until both answer, stop both cleanly.
+"""Start the action server, the Rasa server and the web service together, wait until all answer, stop them cleanly.
 
-One launcher for `make run`, `make shell`, the end-to-end tests and the benchmark, so they all run
-the assistant the same way. `python -m bot.launcher` is what `make run` calls.
+The web service (bot/web/) serves the chat widget and a demo page of the clinic. One launcher for `make run`,
+`make shell`, the end-to-end tests and the benchmark, so they all run the assistant the same way.
+`python -m bot.launcher` is what `make run` calls.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from typing import IO, Dict, List, Optional
 
 import yaml
 
+from bot.retention import TRACKER_DB_URL_ENV, tracker_db_url
+from bot.web.settings import default_allowed_origins, parse_origins
+
 ROOT = Path(__file__).resolve().parent.parent
+# redacts health information from both servers' logs (bot/log_redaction.py)
+LOGGING_ARGS = ["--logging-config-file", str(ROOT / "logging.yml")]
 
 
 def _bin(name: str) -> str:
@@ -36,10 +42,12 @@ def _answers(url: str) -> bool:
 
 @dataclass
 class Stack:
-    """The action server and `rasa run`, with the REST and socket.io channels (credentials.yml)."""
+    """The action server, `rasa run` (REST and socket.io channels, credentials.yml) and the web service."""
 
     rasa_port: int = 5005
     action_port: int = 5055
+    web_port: int = 8000
+    web: bool = True  # start the web service (widget, demo page, staff API) with the others
     host: str = "127.0.0.1"
     model: str = str(ROOT / "models" / "clinic.tar.gz")
     tracker_db: Optional[str] = None  # SQLite file; None = the one in endpoints.yml
@@ -57,6 +65,15 @@ class Stack:
     def action_url(self) -> str:
         return f"http://{self.host}:{self.action_port}"
 
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.host}:{self.web_port}"
+
+    def allowed_origins(self) -> List[str]:
+        """Origins allowed to call the web service and Rasa (CORS): $WEB_ALLOWED_ORIGINS or the demo page's."""
+        configured = parse_origins(self._environ().get("WEB_ALLOWED_ORIGINS"))
+        return list(configured or default_allowed_origins(self.web_port))
+
     def endpoints(self) -> str:
         """endpoints.yml as is, or a copy with this stack's action server port and tracker database."""
         if self.action_port == 5055 and self.tracker_db is None:
@@ -72,10 +89,11 @@ class Stack:
     def _environ(self) -> Dict[str, str]:
         env = {**os.environ, **self.env}
         env["RASA_TELEMETRY_ENABLED"] = "false"
+        env.setdefault("FORCE_JSON_LOGGING", "1")  # Rasa's structlog as JSON, the form bot/log_redaction.py reads
         env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return env
 
-    def _spawn(self, name: str, cmd: List[str]) -> None:
+    def _spawn(self, name: str, cmd: List[str], extra_env: Optional[Dict[str, str]] = None) -> None:
         out = None
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -84,15 +102,26 @@ class Stack:
         self.processes[name] = subprocess.Popen(
             cmd,
             cwd=ROOT,
-            env=self._environ(),
+            env={**self._environ(), **(extra_env or {})},
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
 
+    def tracker_db_url(self) -> Optional[str]:
+        """SQLAlchemy URL of the conversations' database (for "forget me", actions/privacy.py); None if not SQL."""
+        if self.tracker_db:
+            return f"sqlite:///{Path(self.tracker_db).resolve()}"
+        try:
+            return tracker_db_url()  # $RASA_TRACKER_DB_URL, else endpoints.yml
+        except ValueError:
+            return None
+
     def start_actions(self) -> None:
         self._spawn(
-            "actions", [_bin("rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)]
+            "actions",
+            [_bin("rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port), *LOGGING_ARGS],
+            extra_env={TRACKER_DB_URL_ENV: url} if (url := self.tracker_db_url()) else None,
         )
 
     def start_rasa(self) -> None:
@@ -101,6 +130,8 @@ class Stack:
             [
                 _bin("rasa"),
                 "run",
+                "--cors",
+                *self.allowed_origins(),
                 "--model",
                 self.model,
                 "--endpoints",
@@ -111,19 +142,41 @@ class Stack:
                 self.host,
                 "--port",
                 str(self.rasa_port),
+                *LOGGING_ARGS,
                 *self.rasa_args,
             ],
+            # the socketio channel (bot/web/socketio_channel.py) refuses browsers from other origins
+            extra_env={"WEB_ALLOWED_ORIGINS": ",".join(self.allowed_origins())},
+        )
+
+    def start_web(self) -> None:
+        """The web service (bot/web): widget, demo page, /healthz, /readyz, staff API; settings via environment."""
+        self._spawn(
+            "web",
+            [sys.executable, "-m", "bot.web"],
+            extra_env={
+                "WEB_HOST": self.host,
+                "WEB_PORT": str(self.web_port),
+                "RASA_URL": self.rasa_url,
+                "ACTION_SERVER_URL": self.action_url,
+                "WEB_ALLOWED_ORIGINS": ",".join(self.allowed_origins()),
+            },
         )
 
     def start(self) -> Stack:
         self.start_actions()
         self.start_rasa()
+        if self.web:
+            self.start_web()
         return self
 
     def wait_ready(self, timeout: float = 300) -> float:
-        """Block until both servers answer; return the seconds it took. Raise if one died or timed out."""
+        """Block until every started server answers; return the seconds it took. Raise if one died or timed out."""
         started = time.monotonic()
         checks = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/webhooks/rest/"}
+        # the web service's readiness includes Rasa's and the actions'; /healthz when one of those is stopped
+        both = "rasa" in self.processes and "actions" in self.processes
+        checks["web"] = f"{self.web_url}/{'readyz' if both else 'healthz'}"
         pending = {name: url for name, url in checks.items() if name in self.processes}
         while pending:
             for name, process in self.processes.items():
@@ -161,6 +214,7 @@ def main() -> int:
         rasa_port=int(os.environ.get("RASA_PORT", "5005")),
         host=os.environ.get("RASA_HOST", "127.0.0.1"),
         model=os.environ.get("RASA_MODEL", str(ROOT / "models" / "clinic.tar.gz")),
+        web_port=int(os.environ.get("WEB_PORT", "8000")),
     )
     if not Path(stack.model).exists():
         print(f"No trained model at {stack.model}: run `make run` (it trains when needed).", file=sys.stderr)
@@ -181,6 +235,8 @@ def main() -> int:
             '-d \'{"sender": "me", "message": "do I need a GP referral?"}\'\n'
             f"  socket.io: {stack.rasa_url}/socket.io\n"
             f"  actions:   {stack.action_url}/health\n"
+            f"  website:   {stack.web_url}/  (demo page of the clinic with the chat widget)\n"
+            f"  staff API: {stack.web_url}/staff/requests  (Authorization: Bearer $STAFF_API_TOKEN)\n"
             "Press Ctrl-C to stop.",
             flush=True,
         )

@@ -10,6 +10,10 @@ declare -A NEEDED=(
   [chromium]=chromium
   [node]=nodejs
   [npm]=npm
+  # the production profile's test (tests/test_production.py)
+  [pg_ctlcluster]=postgresql
+  [redis-server]=redis-server
+  [nginx]=nginx
 )
 
 missing=()

@@ -12,6 +12,7 @@ from typing import Dict, Iterator, List
 import pytest
 
 from bot.launcher import Stack
+from tests.fake_graph import FakeGraph, meta_env
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = Path(os.environ.get("RASA_MODEL", ROOT / "models" / "clinic.tar.gz"))
@@ -32,16 +33,35 @@ def require_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The action server and `rasa run`, started as `make run` starts them, on free loopback ports."""
+def fake_graph() -> Iterator[FakeGraph]:
+    """A fake Graph API on loopback that records what the Messenger/Instagram channels send."""
+    graph = FakeGraph().start()
+    try:
+        yield graph
+    finally:
+        graph.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraph) -> Iterator[Stack]:
+    """The action server and `rasa run`, started as `make run` starts them, on free loopback ports.
+
+    The Messenger/Instagram channels get test secrets and send to the fake Graph API.
+    """
     require_model()
     data_dir = tmp_path_factory.mktemp("rasa-data")
     server = Stack(
         rasa_port=free_port(),
         action_port=free_port(),
+        web_port=free_port(),
         host="127.0.0.1",
         model=str(MODEL),
         tracker_db=str(data_dir / "conversations.sqlite"),
+        env={
+            **meta_env(fake_graph.url),
+            "BOOKING_REQUESTS_DB_URL": f"sqlite:///{data_dir / 'requests.sqlite'}",
+            "LOG_LEVEL": "DEBUG",  # Rasa's most talkative level: the log privacy test checks it is redacted
+        },
         log_dir=OUTPUT / "logs",
     )
     server.start()

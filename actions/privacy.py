@@ -1,0 +1,92 @@
+""""Forget me": delete the patient's conversation and booking/hand-off requests, after they confirmed.
+
+The conversation is in Rasa's SQL tracker store: $RASA_TRACKER_DB_URL (set by bot/launcher.py from the
+database it gives Rasa), else the one in endpoints.yml. Rasa saves the current session again after this
+action has run (it writes every event the database does not have yet), so the events are deleted twice:
+now, and once Rasa has saved this turn (we wait until the row of this action appears, up to
+`SECOND_PASS_TIMEOUT` seconds). Afterwards nothing of the conversation is left in the tracker store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, List, Optional, Set
+
+import sqlalchemy as sa
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.booking_requests import BookingRequestStore
+from bot.retention import delete_sender_events, tracker_db_url
+
+logger = logging.getLogger(__name__)
+ACTION_NAME = "action_forget_me"
+SECOND_PASS_TIMEOUT = 30.0
+DONE = (
+    "Done: I've deleted this conversation and any booking or call-back request you made here. "
+    "If you still want an appointment, you're welcome to ask again."
+)
+FAILED = "Sorry, I couldn't delete your data just now. Please try again later, or ask the clinic team to delete it."
+_pending: Set[asyncio.Task[Any]] = set()  # keeps the second passes alive until they finish
+
+
+def _turn_saved(url: str, sender_id: str) -> bool:
+    """True once Rasa has stored this action's ActionExecuted event for the sender."""
+    engine = sa.create_engine(url, future=True)
+    try:
+        query = sa.text("SELECT 1 FROM events WHERE sender_id = :s AND action_name = :a LIMIT 1")
+        with engine.connect() as conn:
+            return conn.execute(query, {"s": sender_id, "a": ACTION_NAME}).first() is not None
+    except sa.exc.SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+
+
+async def delete_after_save(url: str, sender_id: str, timeout: float = SECOND_PASS_TIMEOUT) -> int:
+    """Wait until Rasa has saved the current turn, then delete the sender's events again."""
+    loop = asyncio.get_running_loop()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await loop.run_in_executor(None, _turn_saved, url, sender_id):
+            return await loop.run_in_executor(None, delete_sender_events, url, sender_id)
+        await asyncio.sleep(0.2)
+    logger.warning("forget me: Rasa did not save the turn within %.0f s; events of this turn remain", timeout)
+    return 0
+
+
+def forget(sender_id: str, tracker_url: Optional[str] = None, requests_url: Optional[str] = None) -> List[int]:
+    """Delete the sender's conversation events and requests now; return the numbers of rows deleted."""
+    events = delete_sender_events(tracker_url or tracker_db_url(), sender_id)
+    store = BookingRequestStore(requests_url)
+    try:
+        requests = store.delete_sender(sender_id)
+    finally:
+        store.engine.dispose()
+    return [events, requests]
+
+
+class ActionForgetMe(Action):
+    """Deletes what the assistant kept about this conversation and tells the patient."""
+
+    def name(self) -> str:
+        return ACTION_NAME
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        url = tracker_db_url()
+        try:
+            events, requests = await asyncio.get_running_loop().run_in_executor(None, forget, tracker.sender_id, url)
+        except (OSError, sa.exc.SQLAlchemyError) as error:
+            logger.error("forget me failed: %s", type(error).__name__)
+            dispatcher.utter_message(text=FAILED)
+            return []
+        logger.info("forget me: deleted %d conversation events and %d requests", events, requests)
+        task = asyncio.get_running_loop().create_task(delete_after_save(url, tracker.sender_id))
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
+        dispatcher.utter_message(text=DONE)
+        return []

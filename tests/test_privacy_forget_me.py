@@ -1,0 +1,54 @@
+"""End-to-end "forget me": after confirmation the conversation and the requests of that sender are gone."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+
+import pytest
+
+from bot.booking_requests import BookingRequestStore
+from tests.conftest import rest_send, texts
+
+pytestmark = pytest.mark.e2e
+
+
+def event_count(stack, sender: str) -> int:
+    with sqlite3.connect(stack.tracker_db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0]
+
+
+def contact_request(stack, sender: str) -> None:
+    """A hand-off request with a name and a phone number, stored for staff."""
+    for message in ("/request_contact", "Aroha Ngata", "021 123 4567"):
+        rest_send(stack, sender, message)
+    assert BookingRequestStore(stack.env["BOOKING_REQUESTS_DB_URL"]).list(sender_id=sender)
+
+
+def test_forget_me_deletes_conversation_and_requests(stack):
+    store = BookingRequestStore(stack.env["BOOKING_REQUESTS_DB_URL"])
+    sender, other = f"forget-{uuid.uuid4().hex[:8]}", f"keep-{uuid.uuid4().hex[:8]}"
+    contact_request(stack, sender)
+    contact_request(stack, other)
+    assert "Shall I delete them?" in texts(rest_send(stack, sender, "please delete my data"))
+    done = texts(rest_send(stack, sender, "yes"))
+    assert "I've deleted this conversation" in done
+    assert store.list(sender_id=sender) == []
+    deadline = time.monotonic() + 15  # the second pass runs once Rasa has saved the turn
+    while event_count(stack, sender) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert event_count(stack, sender) == 0
+    # the other patient's data stays
+    assert event_count(stack, other) > 0 and store.list(sender_id=other)
+    # the assistant still answers, in a fresh conversation
+    assert "No referral needed" in texts(rest_send(stack, sender, "do I need a GP referral?"))
+
+
+def test_forget_me_declined_keeps_everything(stack):
+    store = BookingRequestStore(stack.env["BOOKING_REQUESTS_DB_URL"])
+    sender = f"keep-{uuid.uuid4().hex[:8]}"
+    contact_request(stack, sender)
+    rest_send(stack, sender, "forget me")
+    assert "haven't deleted anything" in texts(rest_send(stack, sender, "no"))
+    assert event_count(stack, sender) > 0 and store.list(sender_id=sender)
