@@ -13,7 +13,7 @@ TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml') bot/nlu
 
 WIDGET_DEPS := web_widget/node_modules/.stamp
 
-.PHONY: help venv system-deps widget-deps run shell test bench lint validate train nlu-compare clean retention run-production
+.PHONY: help venv system-deps widget-deps run shell test bench profile lint validate train nlu-compare clean retention run-production
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -61,6 +61,9 @@ test: system-deps venv $(MODEL) $(WIDGET_DEPS) lint ## every test: data validati
 
 bench: venv $(MODEL) ## benchmarks -> bench/results.json and bench/results.md
 	@$(ENV); $(PY) -m bench.run
+
+profile: venv $(MODEL) ## where a message's time goes in rasa run under load (py-spy)
+	@$(ENV); $(PY) -m bench.profile
 
 nlu-compare: venv $(SPACY)/.stamp ## NLU evaluation with and without the spaCy pipeline -> tests/reports/nlu_compare.md
 	@$(ENV); $(PY) -m bench.nlu_compare

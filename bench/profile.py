@@ -1,0 +1,88 @@
+"""`make profile`: where a message's time goes in `rasa run` under load (py-spy), as shares of samples.
+
+Starts the assistant (Rasa and actions, like `make bench`), runs 10 concurrent REST conversations while
+py-spy samples the Rasa process, and prints the inclusive share of the functions that matter. Sampling
+slows the server down; read the shares, not the throughput.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench.load import run_load
+from bot.launcher import Stack
+
+WATCH = {
+    "retrieve": "tracker retrieval (load + replay)",
+    "deserialise_events": "event deserialisation",
+    "resolve_by_type": "event type lookup",
+    "save": "tracker save (SQL insert + commit)",
+    "commit": "database commit",
+    "_parse_message_with_graph": "NLU (whole pipeline)",
+    "predict_proba": "NLU: logistic regression",
+    "_predict_next_with_tracker": "policies (next action)",
+    "_run_action": "running actions (incl. action server calls)",
+    "get_sync": "dask graph runner (NLU and policies run inside it)",
+}
+
+
+def shares(raw: Path) -> Counter:
+    counts: Counter = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        total += int(n)
+        names = {frame.split(" (")[0] for frame in stack.split(";")}
+        for name in names & WATCH.keys():
+            counts[name] += int(n)
+    return Counter({name: count / total for name, count in counts.items()})
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(
+            rasa_port=5115, action_port=5165, web=False, tracker_db=f"{tmp}/p.sqlite", log_dir=Path(tmp) / "logs"
+        )
+        stack.start()
+        try:
+            stack.wait_ready()
+            asyncio.run(run_load(stack.rasa_url, 2, 5))  # warm up
+            raw = Path(tmp) / "profile.txt"
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "-p",
+                    str(stack.processes["rasa"].pid),
+                    "-o",
+                    str(raw),
+                    "-f",
+                    "raw",
+                    "-d",
+                    "20",
+                    "-r",
+                    "100",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1)
+            load = asyncio.run(run_load(stack.rasa_url, 10, 40))
+            spy.wait()
+            result = shares(raw)
+        finally:
+            stack.stop()
+    print(f"load under py-spy: {load}")
+    for name, share in result.most_common():
+        print(f"{share:6.1%}  {WATCH[name]} ({name})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
