@@ -13,7 +13,7 @@ TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml') bot/nlu
 
 WIDGET_DEPS := web_widget/node_modules/.stamp
 
-.PHONY: help venv system-deps widget-deps run shell test bench profile lint validate train nlu-compare clean retention run-production
+.PHONY: help venv system-deps widget-deps run shell test bench profile lint validate train nlu-compare clean retention run-production bench-production
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -70,6 +70,9 @@ nlu-compare: venv $(SPACY)/.stamp ## NLU evaluation with and without the spaCy p
 
 run-production: venv $(MODEL) ## env DATABASE_URL (PostgreSQL), REDIS_URL, RASA_WORKERS (2) Rasa processes behind nginx on PUBLIC_PORT (8080)
 	@$(ENV); exec $(PY) -m bot.production
+
+bench-production: venv $(MODEL) ## production profile vs local: latency at messages 5/200, load with 1 and 2 Rasa processes -> bench/production_results.*
+	@$(ENV); $(PY) -m bench.production_bench
 
 DAYS ?= 90
 retention: venv ## delete conversations and requests older than DAYS days (default 90, docs/production.md)

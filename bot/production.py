@@ -93,7 +93,7 @@ def endpoints_config(database_url: str, redis_url: str, action_url: str) -> Dict
             "password": db.password,
         },
         "lock_store": {
-            "type": "redis",
+            "type": "bot.lock_store.ClinicRedisLockStore",  # Redis, short timeouts, tells the patient if down
             "url": lock.hostname or "127.0.0.1",
             "port": lock.port or 6379,
             "db": int(lock.path.lstrip("/") or 1),
@@ -104,7 +104,8 @@ def endpoints_config(database_url: str, redis_url: str, action_url: str) -> Dict
 
 
 def nginx_config(workdir: Path, host: str, port: int, rasa_ports: List[int]) -> str:
-    servers = "\n".join(f"        server {host}:{p} max_fails=0;" for p in rasa_ports)
+    # one failed connection takes a process out of rotation for 10 s (nginx retries the request on another)
+    servers = "\n".join(f"        server {host}:{p} max_fails=1 fail_timeout=10s;" for p in rasa_ports)
     return NGINX_TEMPLATE.read_text().format(workdir=workdir, host=host, port=port, servers=servers)
 
 

@@ -1,7 +1,9 @@
 """Production profile: two Rasa processes behind nginx, PostgreSQL tracker store, Redis lock store.
 
 The end-to-end test starts throw-away PostgreSQL, Redis and nginx on loopback (Debian packages postgresql,
-redis-server, nginx) and is skipped when they are not installed.
+redis-server, nginx) and is skipped when they are not installed. On that stack: 50 concurrent
+conversations, Redis stopped and hanging (a clear answer, then recovery), and last one Rasa process
+stopped in the middle of conversations (docs/production.md).
 """
 
 from __future__ import annotations
@@ -10,17 +12,20 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
-from typing import Iterator, List
+from typing import Dict, Iterator, List, Tuple
 
 import aiohttp
 import pytest
 import sqlalchemy as sa
 
+from bot.lock_store import UNAVAILABLE_TEXT
 from bot.production import ProductionError, ProductionStack, check_database, endpoints_config, nginx_config, safe_url
 from bot.production_services import LocalPostgres, LocalRedis
 from tests.conftest import MODEL, OUTPUT, ROOT, free_port, require_model
@@ -70,7 +75,7 @@ def test_endpoints_and_nginx_config(tmp_path):
         "conv",
     )
     assert config["lock_store"] == {
-        "type": "redis",
+        "type": "bot.lock_store.ClinicRedisLockStore",
         "url": "cache",
         "port": 6380,
         "db": 2,
@@ -115,6 +120,7 @@ def production() -> Iterator[ProductionStack]:
         stack.workdir.mkdir(parents=True, exist_ok=True)
         stack.start()
         stack.wait_ready(timeout=600)
+        stack.lock_service = lock_store  # the Redis-stopped test stops and restarts it
         yield stack
     finally:
         if stack:
@@ -172,3 +178,125 @@ def test_fifty_concurrent_conversations_complete_and_in_order(production):
             turn = events[start:end]
             assert any(row.type_name == "bot" for row in turn), (sender, start)
             assert turn[-1].action_name == "action_listen", (sender, start)
+
+
+def _events(database_url: str, senders: List[str]) -> Dict[str, list]:
+    engine = sa.create_engine(database_url, future=True)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT sender_id, type_name, action_name, data FROM events ORDER BY id")
+            ).fetchall()
+    finally:
+        engine.dispose()
+    return {sender: [row for row in rows if row.sender_id == sender] for sender in senders}
+
+
+def _assert_complete(events: list, messages: List[str], sender: str) -> None:
+    """Every message stored once, in order, each followed by an answer and `action_listen`."""
+    assert [json.loads(row.data)["text"] for row in events if row.type_name == "user"] == list(messages), sender
+    kinds = [row.type_name for row in events]
+    user_at = [i for i, kind in enumerate(kinds) if kind == "user"] + [len(kinds)]
+    for start, end in zip(user_at, user_at[1:]):
+        turn = events[start:end]
+        assert any(row.type_name == "bot" for row in turn), (sender, start)
+        assert turn[-1].action_name == "action_listen", (sender, start)
+
+
+async def _say(session: aiohttp.ClientSession, url: str, sender: str, message: str) -> Tuple[int, str]:
+    async with session.post(url, json={"sender": sender, "message": message}) as response:
+        body = await response.json(content_type=None) if response.status == 200 else []
+        return response.status, "\n".join(m.get("text", "") for m in body or [])
+
+
+@needs_services
+@pytest.mark.e2e
+def test_redis_stopped_clear_error_then_recovers_by_itself(production):
+    url = f"{production.public_url}/webhooks/rest/webhook"
+    sender = f"redis-{uuid.uuid4().hex[:6]}"
+    redis_server = production.lock_service
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            status, reply = await _say(session, url, sender, "hi")
+            assert status == 200 and reply and UNAVAILABLE_TEXT not in reply
+            for state in ("stopped", "hanging"):
+                if state == "stopped":
+                    redis_server.stop()
+                else:  # the process is there but does not answer: the 2 s socket timeout applies
+                    redis_server.process.send_signal(signal.SIGSTOP)
+                try:
+                    for message in ("where is the clinic?", "what is acupuncture?"):  # both Rasa processes
+                        started = time.monotonic()
+                        status, reply = await _say(session, url, sender, message)
+                        seconds = time.monotonic() - started
+                        assert status == 200 and reply == UNAVAILABLE_TEXT, (state, status, reply)
+                        assert seconds < 6, (state, seconds)
+                finally:
+                    if state == "stopped":
+                        redis_server.start()
+                    else:
+                        redis_server.process.send_signal(signal.SIGCONT)
+                # back: the next messages are answered normally, by both processes, nothing restarted
+                for message in ("do I need a GP referral?", "is there a free consultation?"):
+                    status, reply = await _say(session, url, sender, message)
+                    assert status == 200 and reply and UNAVAILABLE_TEXT not in reply, (state, reply)
+
+    asyncio.run(scenario())
+    # the messages refused while Redis was unavailable were not processed: the patient sends them again
+    after = ["do I need a GP referral?", "is there a free consultation?"]
+    _assert_complete(_events(production.database_url, [sender])[sender], ["hi", *after, *after], sender)
+
+
+@needs_services
+@pytest.mark.e2e
+def test_one_rasa_process_stopped_mid_conversations(production):
+    """Runs last: it leaves the module's stack with one Rasa process."""
+    url = f"{production.public_url}/webhooks/rest/webhook"
+    run = uuid.uuid4().hex[:6]
+    senders = [f"stop-{run}-{i:02d}" for i in range(10)]
+    acc = f"stop-{run}-acc"
+    stopped_at = {}
+    access_log = production.workdir / "nginx-access.log"
+    before = len(access_log.read_text().splitlines())  # not the 502s of the readiness checks at start-up
+
+    async def faq(session: aiohttp.ClientSession, sender: str, answered: List[int]) -> None:
+        for message in MESSAGES:
+            status, reply = await _say(session, url, sender, message)
+            assert status == 200 and reply, (sender, message, status)
+            answered.append(1)
+
+    async def stop_when(answered: List[int]) -> None:
+        while len(answered) < 30:  # of 100: the conversations are in the middle
+            await asyncio.sleep(0.05)
+        stopped_at["answered"] = len(answered)
+        await asyncio.to_thread(production.stop_one, "rasa-0")  # SIGTERM: Sanic finishes what it has
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+            # the ACC eligibility form, half filled before the stop
+            assert "date of your injury" in (await _say(session, url, acc, "check my eligibility"))[1]
+            assert "Got it: injury on" in (await _say(session, url, acc, "three weeks ago"))[1]
+            assert "ACC45" in (await _say(session, url, acc, "yes"))[1]
+            answered: List[int] = []
+            await asyncio.gather(*(faq(session, s, answered) for s in senders), stop_when(answered))
+            # after the stop: the form continues where it was, on the remaining process
+            assert "AB•••45" in (await _say(session, url, acc, "AB 12345"))[1]
+            assert "looks eligible" in (await _say(session, url, acc, "I don't know"))[1]
+
+    asyncio.run(scenario())
+    assert "rasa-0" not in production.processes and 30 <= stopped_at["answered"] < 100, stopped_at
+    events = _events(production.database_url, [*senders, acc])
+    for sender in senders:
+        _assert_complete(events[sender], list(MESSAGES), sender)
+    _assert_complete(
+        events[acc], ["check my eligibility", "three weeks ago", "yes", "AB 12345", "I don't know"], acc
+    )
+    slots = {json.loads(r.data)["name"]: json.loads(r.data)["value"] for r in events[acc] if r.type_name == "slot"}
+    assert slots.get("acc45") == "AB12345", slots
+    log = access_log.read_text().splitlines()[before:]
+    assert len(log) == 3 + 100 + 2, "one request per message"
+    assert not [line for line in log if " 200 " not in line], "\n".join(log)
+    # the two ACC messages after the stop were answered by the remaining process (the last upstream tried)
+    live = f"127.0.0.1:{production.worker_ports[1]}"
+    assert [line.split()[-3] for line in log[-2:]] == [live, live], log[-2:]
