@@ -209,6 +209,17 @@ class Stack:
         self._logs.clear()
 
 
+def supervise(processes: Dict[str, subprocess.Popen], stop: Dict[str, bool]) -> int:
+    """Wait until `stop["now"]` is set (0) or one of the processes exits (1)."""
+    while not stop["now"]:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                print(f"{name} exited with code {process.returncode}; stopping.", file=sys.stderr)
+                return 1
+        time.sleep(0.5)
+    return 0
+
+
 def main() -> int:
     stack = Stack(
         rasa_port=int(os.environ.get("RASA_PORT", "5005")),
@@ -240,13 +251,7 @@ def main() -> int:
             "Press Ctrl-C to stop.",
             flush=True,
         )
-        while not stop["now"]:
-            for name, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} server exited with code {process.returncode}; stopping.", file=sys.stderr)
-                    return 1
-            time.sleep(0.5)
-        return 0
+        return supervise(stack.processes, stop)
     except (RuntimeError, TimeoutError) as error:
         print(f"Could not start the assistant: {error}", file=sys.stderr)
         return 1

@@ -25,7 +25,7 @@ import redis
 import sqlalchemy as sa
 import yaml
 
-from bot.launcher import ROOT, Stack, _answers
+from bot.launcher import ROOT, Stack, _answers, supervise
 
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 
@@ -189,13 +189,7 @@ def main() -> int:
         stack.start()
         seconds = stack.wait_ready()
         print(f"{stack.workers} Rasa processes behind nginx at {stack.public_url} ready in {seconds:.0f} s", flush=True)
-        while not stop["now"]:
-            for name, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}; stopping.", file=sys.stderr)
-                    return 1
-            time.sleep(0.5)
-        return 0
+        return supervise(stack.processes, stop)
     except (ProductionError, RuntimeError, TimeoutError) as error:
         print(f"Could not start the production profile: {error}", file=sys.stderr)
         return 1
