@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.acc_eligibility import FORM_SLOTS, _interruption, _latest, claim_answer
-from bot.booking_requests import BookingRequest, BookingRequestStore
+from bot.booking_requests import BookingRequest, shared_store
 from bot.clinic_profile import ClinicProfile, load_profile
 from bot.contact_details import parse_contact, parse_name
 
@@ -180,7 +180,7 @@ class ActionSubmitContactRequest(Action):
             acc_details=acc_details,
         )
         try:
-            BookingRequestStore().add(request)
+            shared_store().add(request)
         except Exception as error:  # noqa: BLE001 - any store failure must reach the patient as a clear answer
             logger.error("could not record a %s request: %s", kind, type(error).__name__)
             dispatcher.utter_message(

@@ -20,7 +20,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.booking_requests import BookingRequestStore
+from bot.booking_requests import shared_store
 from bot.retention import delete_sender_events, tracker_db_url
 
 logger = logging.getLogger(__name__)
@@ -62,11 +62,7 @@ async def delete_after_save(url: str, sender_id: str, timeout: float = SECOND_PA
 def forget(sender_id: str, tracker_url: Optional[str] = None, requests_url: Optional[str] = None) -> List[int]:
     """Delete the sender's conversation events and requests now; return the numbers of rows deleted."""
     events = delete_sender_events(tracker_url or tracker_db_url(), sender_id)
-    store = BookingRequestStore(requests_url)
-    try:
-        requests = store.delete_sender(sender_id)
-    finally:
-        store.engine.dispose()
+    requests = shared_store(requests_url).delete_sender(sender_id)
     return [events, requests]
 
 

@@ -7,6 +7,7 @@ only with the patient's consent, ACC details: they are health information (never
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -115,3 +116,13 @@ class BookingRequestStore:
         if isinstance(created, datetime) and created.tzinfo is None:
             data["created_at"] = created.replace(tzinfo=timezone.utc)
         return BookingRequest(**data)
+
+
+@functools.lru_cache(maxsize=8)
+def _store_at(url: str) -> BookingRequestStore:
+    return BookingRequestStore(url)
+
+
+def shared_store(url: Optional[str] = None) -> BookingRequestStore:
+    """One store (engine, connection pool, table check) per database URL for the life of the process."""
+    return _store_at(url or database_url())

@@ -57,3 +57,12 @@ def test_delete_sender_and_retention(store):
     assert store.delete_sender("forget") == 1
     assert store.delete_older_than(30, now=datetime.now(timezone.utc) + timedelta(days=31)) == 1
     assert store.list() == []
+
+
+def test_shared_store_is_one_per_url(tmp_path, monkeypatch):
+    from bot.booking_requests import shared_store
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    assert shared_store(url) is shared_store(url)
+    monkeypatch.setenv("BOOKING_REQUESTS_DB_URL", url)
+    assert shared_store() is shared_store(url)

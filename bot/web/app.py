@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from bot.booking_requests import BookingRequestStore
+from bot.booking_requests import BookingRequestStore, shared_store
 from bot.clinic_profile import load_profile
 from bot.web import readiness
 from bot.web.assets import Asset, MissingWidgetDependency, WidgetBundle, build_bundle, loader_script
@@ -135,6 +135,6 @@ def create_app(
         )
 
     app.include_router(
-        staff_router(settings, store_factory or (lambda: BookingRequestStore(settings.booking_requests_db_url)))
+        staff_router(settings, store_factory or (lambda: shared_store(settings.booking_requests_db_url)))
     )
     return app
