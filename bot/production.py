@@ -148,15 +148,28 @@ class ProductionStack(Stack):
             self.rasa_port = port
             self.start_rasa()  # all workers append to rasa.log
             self.processes[f"rasa-{i}"] = self.processes.pop("rasa")
+        return self
+
+    def start_nginx(self) -> None:
         conf = self.workdir / "nginx.conf"
         conf.write_text(nginx_config(self.workdir, self.host, self.public_port, self.worker_ports))
         self._spawn("nginx", ["nginx", "-p", str(self.workdir), "-c", str(conf), "-g", "daemon off;"])
-        return self
 
     def wait_ready(self, timeout: float = 600) -> float:
+        """Wait for the action server and every Rasa process, then start nginx and wait for it.
+
+        nginx starts only once the processes answer: a refused connection while a process is still loading
+        would take it out of rotation for `fail_timeout` (max_fails=1).
+        """
         started = time.monotonic()
-        pending = [f"{self.action_url}/health"] + [f"http://{self.host}:{p}/webhooks/rest/" for p in self.worker_ports]
-        pending.append(f"{self.public_url}/webhooks/rest/")
+        workers = [f"{self.action_url}/health"] + [f"http://{self.host}:{p}/webhooks/rest/" for p in self.worker_ports]
+        self._wait_for(workers, started, timeout)
+        if "nginx" not in self.processes:
+            self.start_nginx()
+        self._wait_for([f"{self.public_url}/webhooks/rest/"], started, timeout)
+        return time.monotonic() - started
+
+    def _wait_for(self, pending: List[str], started: float, timeout: float) -> None:
         while pending:
             for name, process in self.processes.items():
                 if process.poll() is not None:
@@ -166,7 +179,6 @@ class ProductionStack(Stack):
                 raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
             if pending:
                 time.sleep(0.5)
-        return time.monotonic() - started
 
 
 def main() -> int:
