@@ -59,8 +59,9 @@ system-deps: ## Debian packages the tests need (chromium, node, ...): installed 
 test: system-deps venv $(MODEL) $(WIDGET_DEPS) lint ## every test: data validation, test stories, NLU evaluation, unit and end-to-end tests
 	@$(ENV); $(PY) -m pytest
 
-bench: venv $(MODEL) ## benchmarks -> bench/results.json and bench/results.md
+bench: venv $(MODEL) ## benchmarks -> bench/results.* (one process), then the production profile -> bench/production_results.*
 	@$(ENV); $(PY) -m bench.run
+	@$(ENV); $(PY) -m bench.production_bench
 
 profile: venv $(MODEL) ## where a message's time goes in rasa run under load (py-spy)
 	@$(ENV); $(PY) -m bench.profile
@@ -71,7 +72,7 @@ nlu-compare: venv $(SPACY)/.stamp ## NLU evaluation with and without the spaCy p
 run-production: venv $(MODEL) ## env DATABASE_URL (PostgreSQL), REDIS_URL, RASA_WORKERS (2) Rasa processes behind nginx on PUBLIC_PORT (8080)
 	@$(ENV); exec $(PY) -m bot.production
 
-bench-production: venv $(MODEL) ## production profile vs local: latency at messages 5/200, load with 1 and 2 Rasa processes -> bench/production_results.*
+bench-production: venv $(MODEL) ## only the second half of make bench: latency at messages 5/200 (both profiles), load with 1 and 2 Rasa processes
 	@$(ENV); $(PY) -m bench.production_bench
 
 DAYS ?= 90

@@ -6,7 +6,7 @@ import asyncio
 import statistics
 import time
 import uuid
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import aiohttp
 
@@ -33,10 +33,17 @@ def percentile(values: List[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-async def _conversation(session: aiohttp.ClientSession, url: str, turns: int, latencies: List[float]) -> int:
+async def _conversation(
+    session: aiohttp.ClientSession, url: str, turns: int, latencies: List[float], every: float = 0.0, delay: float = 0.0
+) -> int:
+    """One patient: `turns` messages, each sent once the reply came and at least `every` s after the last one."""
     sender = f"bench-{uuid.uuid4().hex[:10]}"
     errors = 0
+    await asyncio.sleep(delay)
+    due = time.perf_counter()
     for i in range(turns):
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        due += every
         started = time.perf_counter()
         async with session.post(url, json={"sender": sender, "message": MESSAGES[i % len(MESSAGES)]}) as response:
             body = await response.json(content_type=None)
@@ -46,17 +53,29 @@ async def _conversation(session: aiohttp.ClientSession, url: str, turns: int, la
     return errors
 
 
-async def run_load(rasa_url: str, conversations: int, turns: int) -> Dict[str, float]:
-    """`conversations` concurrent conversations of `turns` messages each; latencies in milliseconds."""
+async def run_load(rasa_url: str, conversations: int, turns: int, rate: Optional[float] = None) -> Dict[str, float]:
+    """`conversations` concurrent conversations of `turns` messages each; latencies in milliseconds.
+
+    Without `rate` every conversation sends its next message as soon as the reply arrives (the most the
+    server can do). With `rate` (messages/s, all conversations together) each conversation sends one
+    message every `conversations / rate` seconds, starts spread over that interval (patients read and type).
+    """
     url = f"{rasa_url}/webhooks/rest/webhook"
     latencies: List[float] = []
     timeout = aiohttp.ClientTimeout(total=120)
+    every = conversations / rate if rate else 0.0
     async with aiohttp.ClientSession(timeout=timeout) as session:
         started = time.perf_counter()
-        errors = await asyncio.gather(*[_conversation(session, url, turns, latencies) for _ in range(conversations)])
+        errors = await asyncio.gather(
+            *[
+                _conversation(session, url, turns, latencies, every, every * n / conversations)
+                for n in range(conversations)
+            ]
+        )
         wall = time.perf_counter() - started
     return {
         "conversations": conversations,
+        "offered_msg_s": rate or 0.0,
         "messages": len(latencies),
         "errors": sum(errors),
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
