@@ -15,6 +15,7 @@ from actions.acc_eligibility import FORM_SLOTS, _interruption, _latest, claim_an
 from bot.booking_requests import BookingRequest, shared_store
 from bot.clinic_profile import ClinicProfile, load_profile
 from bot.contact_details import parse_contact, parse_name
+from bot.interruptions import ends_form
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +89,10 @@ class ValidateContactForm(FormValidationAction):
         return [slot for slot in domain_slots if slot != "share_acc_details"]
 
     async def extract_contact_name(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        _, text = _latest(tracker)
-        if tracker.get_slot("requested_slot") != "contact_name" or (_interruption(tracker) and not parse_name(text)):
+        intent, text = _latest(tracker)
+        if tracker.get_slot("requested_slot") != "contact_name" or ends_form(intent):
+            return {}
+        if _interruption(tracker) and not parse_name(text):  # a question, unless it reads as a name ("Hope")
             return {}
         return {"contact_name": text}
 

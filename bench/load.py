@@ -43,8 +43,8 @@ async def _conversation(
     due = time.perf_counter()
     for i in range(turns):
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        due += every
         started = time.perf_counter()
+        due = started + every  # a patient whose reply came late does not type faster to catch up
         async with session.post(url, json={"sender": sender, "message": MESSAGES[i % len(MESSAGES)]}) as response:
             body = await response.json(content_type=None)
             if response.status != 200 or not body:

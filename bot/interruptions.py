@@ -23,8 +23,9 @@ _FIXED = {
     "ask_diagnosis": "utter_no_diagnosis",
     "human_handoff": "action_human_handoff",
 }
-# Intents that end the form instead of interrupting it (rules in data/rules/acc_check.yml, booking.yml, safety.yml).
-ENDS_FORM = {"stop", "red_flag"}
+# Intents that end the form instead of interrupting it (rules in data/rules/acc_check.yml, booking.yml, safety.yml,
+# privacy.yml).
+ENDS_FORM = {"stop", "red_flag", "forget_me"}
 
 
 def answer_action(intent: str) -> Optional[str]:
@@ -34,6 +35,11 @@ def answer_action(intent: str) -> Optional[str]:
     if intent.startswith("clinic_"):
         return "action_clinic_details"
     return _FIXED.get(intent)
+
+
+def ends_form(intent: Optional[str]) -> bool:
+    """True for "stop", a red flag or "delete my data": never an answer, even when it reads like a name."""
+    return intent in ENDS_FORM
 
 
 def is_interruption(intent: Optional[str]) -> bool:

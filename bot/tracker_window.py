@@ -17,6 +17,12 @@ The window is only cut at a turn boundary where no form is active, so a form's h
 A conversation's `CachedSession` keeps the state at the cut (`base`, all folded events applied) and the
 window, and is extended with new events only. Where the window holds an undo (`UserUtteranceReverted`,
 `ActionReverted`), which may reach back past the cut, the working tracker is the full session instead.
+
+tests/test_long_conversations.py runs a 58-message conversation through the trained model with Rasa's own
+store and with this one: every reply and every stored event is the same. What sees the window and not the
+whole session: actions (the tracker they get), and Rasa's `GET /conversations/<id>/story` without
+`all_sessions=true`; `GET /conversations/<id>/tracker` (and so `rasa interactive`) still reads the whole
+conversation from the database. A reminder scheduled before the window would not be found (none is used).
 """
 
 from __future__ import annotations

@@ -70,6 +70,16 @@ def test_name_is_validated():
 
 
 @pytest.mark.parametrize(
+    "text, intent", [("please delete my data", "forget_me"), ("stop", "stop"), ("chest pain", "red_flag")]
+)
+def test_words_that_end_the_form_are_never_taken_as_a_name(text, intent):
+    events, _, _ = validate(text, "contact_name", intent=intent)
+    assert "contact_name" not in slots_set(events)
+    events, _, _ = validate("Hope", "contact_name", intent="faq_other_treatment")  # a name that reads as a question
+    assert slots_set(events)["contact_name"] == "Hope"
+
+
+@pytest.mark.parametrize(
     "text, ok", [("021 123 4567", True), ("aroha@example.co.nz", True), ("tomorrow", False), ("12", False)]
 )
 def test_contact_detail_is_validated(text, ok):

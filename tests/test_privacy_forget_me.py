@@ -52,3 +52,24 @@ def test_forget_me_declined_keeps_everything(stack):
     rest_send(stack, sender, "forget me")
     assert "haven't deleted anything" in texts(rest_send(stack, sender, "no"))
     assert event_count(stack, sender) > 0 and store.list(sender_id=sender)
+
+
+def test_forget_me_in_the_middle_of_a_form_stops_it_and_nothing_is_remembered(stack):
+    """After an ACC check, "delete my data" in the contact form: the form stops, then everything is forgotten,
+    including what the Rasa process kept in memory (the next contact request doesn't offer ACC details)."""
+    sender = f"forget-{uuid.uuid4().hex[:8]}"
+    for message in ("am I covered by ACC?", "three weeks ago", "yes", "AB 12345"):
+        rest_send(stack, sender, message)
+    assert "looks eligible" in texts(rest_send(stack, sender, "I don't know"))
+    rest_send(stack, sender, "/request_contact")
+    asked = texts(rest_send(stack, sender, "please delete my data"))
+    assert "stopped the questions" in asked and "Shall I delete them?" in asked
+    assert "I've deleted this conversation" in texts(rest_send(stack, sender, "yes"))
+    deadline = time.monotonic() + 15
+    while event_count(stack, sender) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert event_count(stack, sender) == 0
+    rest_send(stack, sender, "/request_contact")
+    rest_send(stack, sender, "Aroha Ngata")
+    done = texts(rest_send(stack, sender, "021 123 4567"))
+    assert "passed your request" in done and "ACC check details" not in done
