@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import pytest
 
 from bot.channels.webhook_auth import appsecret_proof, sign
+from bot.message_limits import TOO_LONG
 from tests.conftest import rest_send, texts
 from tests.fake_graph import (
     TEST_API_VERSION,
@@ -157,6 +158,16 @@ def test_messenger_text_is_answered_through_the_graph_api(stack, fake_graph):
     assert user["parse_data"]["intent"]["name"] == "faq_referral"
     expected = {"platform": "facebook", "kind": "text", "account_id": page}
     assert {key: user["metadata"].get(key) for key in expected} == expected
+
+
+def test_an_over_long_message_gets_a_clear_answer_and_is_not_processed(stack, fake_graph):
+    psid, page = new_id("1"), new_id("9")
+    status, _ = post(stack, "facebook", webhook("facebook", page, text(psid, page, "my glute hurts " * 100)))
+    assert status == 200
+    [message] = fake_graph.wait_for_messages(psid, 1)
+    assert reply_text(message) == TOO_LONG
+    sentinel(stack, fake_graph, "facebook", psid, page, replies_before=1)  # the next message is answered
+    assert [e["text"] for e in user_events(stack, psid)] == ["kia ora"]
 
 
 def test_greeting_buttons_become_a_button_template_on_messenger(stack, fake_graph):

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 import pytest
 import socketio
 
+from bot.message_limits import TOO_LONG
 from bot.web.socketio_channel import allowed_origins_from_env, origin_allowed, valid_session_id
 
 
@@ -45,8 +46,10 @@ def test_allowed_origins_from_env(monkeypatch):
 # ---------- against the real Rasa server
 
 
-def converse(url: str, origin: Optional[str], session_id: str, message: str, transport: str) -> Dict:
-    """Connect, request the session, send one message; collect the bot's messages (up to 20 s)."""
+def converse(
+    url: str, origin: Optional[str], session_id: str, message: str, transport: str, expect: str = "No referral needed"
+) -> Dict:
+    """Connect, request the session, send one message; collect the bot's messages until `expect` (up to 20 s)."""
     # websocket-client sends an Origin of its own unless told which one (a second header would be appended)
     websocket_options = {"origin": origin} if origin else {"suppress_origin": True}
     client = socketio.Client(reconnection=False, websocket_extra_options=websocket_options)
@@ -67,7 +70,7 @@ def converse(url: str, origin: Optional[str], session_id: str, message: str, tra
             {"message": message, "session_id": session_id, "metadata": {"page_url": "test://socketio"}},
         )
         for _ in range(100):
-            if any("No referral needed" in a.get("text", "") for a in answers):
+            if any(expect in a.get("text", "") for a in answers):
                 break
             time.sleep(0.2)
         return {"session": confirmed[0] if confirmed else None, "answers": answers}
@@ -115,3 +118,13 @@ def test_rasa_cors_headers_only_for_allowed_origins(stack):
     allowed = stack.allowed_origins()[0]
     assert allow_origin(allowed) == allowed
     assert allow_origin("https://evil.example") is None
+
+
+@pytest.mark.e2e
+def test_an_over_long_message_gets_a_clear_answer_and_is_not_stored(stack):
+    session_id = uuid.uuid4().hex
+    long = "my glute hurts " * 100
+    result = converse(stack.rasa_url, stack.allowed_origins()[0], session_id, long, "websocket", TOO_LONG[:40])
+    assert [a.get("text") for a in result["answers"]] == [TOO_LONG]
+    with sqlite3.connect(stack.tracker_db) as db:
+        assert db.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?", (session_id,)).fetchone()[0] == 0

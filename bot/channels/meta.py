@@ -40,6 +40,7 @@ from bot.channels.graph_client import GraphClient
 from bot.channels.recent_ids import RecentIds
 from bot.channels.settings import ChannelSettings, Platform
 from bot.channels.webhook_auth import SIGNATURE_HEADER, signature_is_valid, subscription_challenge
+from bot.message_limits import limited
 
 logger = logging.getLogger(__name__)
 
@@ -288,7 +289,7 @@ class MetaInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             status, text, messages = self.receive(request.body or b"", request.headers.get(SIGNATURE_HEADER))
             if messages:
-                self.schedule(messages, on_new_message)
+                self.schedule(messages, limited(on_new_message))
             return response.text(text, status=status)
 
         @webhook.listener("before_server_stop")

@@ -24,6 +24,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from sanic import Blueprint
 
+from bot.message_limits import limited
 from bot.web.settings import default_allowed_origins, parse_origins
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class SocketIOInput(RasaSocketIOInput):
     """Rasa's socket.io input channel with the fixes described in this module's docstring."""
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = super().blueprint(limited(on_new_message))
         sio = self.sio
         assert sio is not None  # set by super().blueprint
         namespace = self.namespace or "/"
