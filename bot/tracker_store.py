@@ -23,13 +23,14 @@ from typing import Any, Optional, Sequence, Type
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted, deserialise_events
-from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngine
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import event as sa_event
 
 from bot.tracker_window import CachedSession, SessionCache
 
 CACHE_EVENTS = 50_000  # events kept in memory per Rasa process: ~2.2 KB each measured, so at most ~110 MB
+DEFAULT_IDLE_MINUTES = 60  # how long an unused session stays cached when sessions never expire
 _STORED = "_clinic_stored"  # on a working tracker: (events already in the database, id of the last row)
 
 _resolve_uncached = Event.resolve_by_type
@@ -65,15 +66,14 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, cache_events: int = CACHE_EVENTS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.sessions = SessionCache(int(cache_events))
+        expiry = self.domain.session_config.session_expiration_time  # minutes; 0 = sessions never expire
+        self.sessions = SessionCache(int(cache_events), max_idle=60 * (expiry or DEFAULT_IDLE_MINUTES))
         if self.engine.dialect.name == "sqlite":
             sa_event.listen(self.engine, "connect", _sqlite_pragmas)
             self.engine.dispose()  # connections opened while creating tables get the pragmas too
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """Working tracker of the sender's current session (None if there is none)."""
-        if self.domain is None:
-            return await super().retrieve(sender_id)
         with self.session_scope() as session:
             cached = self._catch_up(session, sender_id) or self._load(session, sender_id)
         if cached is None:
@@ -144,17 +144,25 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             session.flush()  # assigns the ids
             ids = [row.id for row in rows]
             session.commit()
+            setattr(tracker, _STORED, (len(tracker.events), ids[-1]))
             keep = (
                 cached is not None
                 and cached.last_id == last_id
                 and not _starts_session(events)
                 and self._still_stored(session, tracker.sender_id, cached)  # e.g. "forget me" deleted them
             )
-        setattr(tracker, _STORED, (len(tracker.events), ids[-1]))
         if keep:
             cached.extend(events, ids)
         else:
             self.sessions.pop(tracker.sender_id)
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Publish new events to the event broker, diffing against the stored session (not a working tracker)."""
+        if self.event_broker is None:
+            return
+        stored = await SQLTrackerStore.retrieve(self, tracker.sender_id)
+        events = TrackerEventDiffEngine.event_difference(stored, tracker)
+        await self._stream_new_events(self.event_broker, events, tracker.sender_id)
 
     def _row(self, sender_id: str, event: Event) -> Any:
         """The events-table row of `event`, as SQLTrackerStore writes it."""

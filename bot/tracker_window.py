@@ -10,7 +10,8 @@ The policies only look back a few turns: MemoizationPolicy `max_history` (config
 tracker* made of:
 
 - a snapshot of the state before the window: `SlotSet` for every slot that had been set (and the active
-  loop, should one be active there), so slots and forms are exactly what the full session gives;
+  loop, should one be active there, and the pause of a conversation staff took over), so slots and forms
+  are exactly what the full session gives;
 - the events of the last `WINDOW_TURNS` user turns (the window).
 
 The window is only cut at a turn boundary where no form is active, so a form's history is never split.
@@ -20,22 +21,28 @@ window, and is extended with new events only. Where the window holds an undo (`U
 
 tests/test_long_conversations.py runs a 58-message conversation through the trained model with Rasa's own
 store and with this one: every reply and every stored event is the same. What sees the window and not the
-whole session: actions (the tracker they get), and Rasa's `GET /conversations/<id>/story` without
-`all_sessions=true`; `GET /conversations/<id>/tracker` (and so `rasa interactive`) still reads the whole
-conversation from the database. A reminder scheduled before the window would not be found (none is used).
+whole session: actions (the tracker they get); the trackers that Rasa's HTTP API returns after appending
+events, `trigger_intent` and `predict`, and `GET /conversations/<id>/story` without `all_sessions=true`;
+MemoizationPolicy, which leaves out rule-only turns and so, after a run of rule-only FAQs, sees a
+conversation start where the full session shows older story turns (RulePolicy wins ties, so this matters
+only for a story step without a rule). `GET /conversations/<id>/tracker` (and so `rasa interactive`) still
+reads the whole conversation from the database. A reminder scheduled before the window would not be found
+(none is used).
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import (
     ActionExecuted,
     ActionReverted,
     ActiveLoop,
+    ConversationPaused,
     Event,
     LoopInterrupted,
     Restarted,
@@ -89,7 +96,7 @@ def cut_index(events: Sequence[Event], loop_before: Optional[str], turns: int = 
 
 
 def snapshot(state: DialogueStateTracker, timestamp: Optional[float]) -> List[Event]:
-    """Events that recreate `state`'s slots and active loop on an empty tracker."""
+    """Events that recreate `state`'s slots, active loop and pause on an empty tracker."""
     events: List[Event] = [
         SlotSet(slot.name, slot.value, timestamp=timestamp) for slot in state.slots.values() if slot.has_been_set
     ]
@@ -97,6 +104,8 @@ def snapshot(state: DialogueStateTracker, timestamp: Optional[float]) -> List[Ev
         events.append(ActiveLoop(state.active_loop_name, timestamp=timestamp))
         if state.active_loop and state.active_loop.is_interrupted:
             events.append(LoopInterrupted(True, timestamp=timestamp))
+    if state.is_paused():  # e.g. staff took over the conversation through Rasa's HTTP API
+        events.append(ConversationPaused(timestamp=timestamp))
     return events
 
 
@@ -149,28 +158,39 @@ class CachedSession:
 
 
 class SessionCache:
-    """Least-recently-used `CachedSession`s, at most `max_events` events in all (one process's memory)."""
+    """Least-recently-used `CachedSession`s of one process: at most `max_events` events in all, and none
+    unused for more than `max_idle` seconds (a conversation deleted by another process leaves memory then)."""
 
-    def __init__(self, max_events: int) -> None:
+    def __init__(self, max_events: int, max_idle: float) -> None:
         self.max_events = max_events
+        self.max_idle = max_idle
         self._sessions: OrderedDict[str, CachedSession] = OrderedDict()
+        self._used: Dict[str, float] = {}
 
     def get(self, sender_id: str) -> Optional[CachedSession]:
         """The cached session, if any."""
         return self._sessions.get(sender_id)
 
-    def put(self, sender_id: str, session: CachedSession) -> None:
-        """Keep `session` as the most recently used; drop the least recently used beyond `max_events`."""
+    def put(self, sender_id: str, session: CachedSession, now: Optional[float] = None) -> None:
+        """Keep `session` as the most recently used; drop the idle ones and the oldest beyond `max_events`."""
+        now = time.monotonic() if now is None else now
         self._sessions[sender_id] = session
         self._sessions.move_to_end(sender_id)
+        self._used[sender_id] = now
+        for oldest in list(self._sessions):
+            if now - self._used[oldest] <= self.max_idle:
+                break
+            self.pop(oldest)
         total = sum(s.size for s in self._sessions.values())
         while total > self.max_events and len(self._sessions) > 1:
-            _, dropped = self._sessions.popitem(last=False)
-            total -= dropped.size
+            oldest = next(iter(self._sessions))
+            total -= self._sessions[oldest].size
+            self.pop(oldest)
 
     def pop(self, sender_id: str) -> None:
         """Forget the sender's session (it changed in ways only a reload can follow)."""
         self._sessions.pop(sender_id, None)
+        self._used.pop(sender_id, None)
 
     def __len__(self) -> int:
         return len(self._sessions)

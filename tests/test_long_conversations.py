@@ -5,7 +5,8 @@ script: once with Rasa's `SQLTrackerStore` (the whole session replayed for every
 `ClinicSQLTrackerStore` (bot/tracker_window.py). The script runs a form for longer than the window
 (FAQs asked in the middle of the ACC check), fills the contact form long after the check (it offers to
 pass the check's answers on, which are by then before the window), undoes a message (`/back`) and
-restarts (`/restart`). Every reply and every stored event must be the same.
+restarts (`/restart`), and ends with the two stories of data/stories (MemoizationPolicy, which leaves out
+rule-only turns and so may look back past the window). Every reply and every stored event must be the same.
 """
 
 from __future__ import annotations
@@ -63,6 +64,17 @@ SCRIPT = [
     "/restart",
     "hi",
     *FAQS[:3],
+    # the two stories of data/stories (MemoizationPolicy), after more turns than the window holds
+    "how do the glute muscles work together",
+    "what does the gluteus medius do",
+    "what exercises strengthen my glutes",
+    "do you do a free consult",
+    "yes",
+    "hi",
+    "does ACC cover acupuncture",
+    "what's an ACC45",
+    "what are read codes",
+    "I'd like to book",
     "bye",
 ]
 
@@ -111,3 +123,5 @@ def test_same_replies_and_events_as_rasas_store(agent, tmp_path):
     tracker = asyncio.run(windowed.retrieve(sender))
     assert sum(e.type_name == "user" for e in tracker.events) <= 2 * WINDOW_TURNS
     assert "No referral needed" in json.dumps(expected)  # the script was answered, not just failed alike
+    after_consult = SCRIPT.index("do you do a free consult") + 1
+    assert expected[after_consult] == [{"text": "Great. What else can I help you with?", "buttons": None}]

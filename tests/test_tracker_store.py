@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 
 import pytest
+from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet, UserUttered
@@ -134,5 +135,33 @@ def test_rows_deleted_while_a_message_is_handled_are_not_kept_in_memory(tmp_path
         assert len(_rows(db, "p")) == 4  # only this turn was written again, not the whole session
         again = await store.retrieve("p")
         assert again.get_slot("injury_date") is None and len(again.events) == 4
+
+    asyncio.run(run())
+
+
+class _Broker(EventBroker):
+    def __init__(self) -> None:
+        self.published: list = []
+
+    def publish(self, event: dict) -> None:
+        self.published.append(event)
+
+
+def test_event_broker_gets_each_new_event_once(tmp_path):
+    broker = _Broker()
+    store = ClinicSQLTrackerStore(
+        domain=SLOT_DOMAIN, dialect="sqlite", db=str(tmp_path / "t.sqlite"), event_broker=broker
+    )
+
+    async def run() -> None:
+        for n in range(1, 21):
+            await _add_turn(store, "p", _turn(n))
+        published = len(broker.published)
+        await _add_turn(store, "p", _turn(21))  # a working tracker
+        assert len(broker.published) == published + 4
+        replaced = DialogueStateTracker.from_events("p", [*(await SQLTrackerStore.retrieve(store, "p")).events])
+        replaced.update(ActionExecuted("action_listen"))  # Rasa's HTTP API: not a working tracker
+        await store.save(replaced)
+        assert len(broker.published) == published + 5
 
     asyncio.run(run())

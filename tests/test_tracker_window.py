@@ -10,6 +10,7 @@ from rasa.shared.core.events import (
     ActionExecuted,
     ActiveLoop,
     BotUttered,
+    ConversationPaused,
     Event,
     SessionStarted,
     SlotSet,
@@ -51,7 +52,13 @@ def users(events) -> int:
 
 
 def test_window_covers_what_the_policies_look_back_on():
-    """Each user turn gives at least two dialogue states (listen, then an action)."""
+    """RulePolicy sees every turn: at least two dialogue states each (listen, then an action).
+
+    MemoizationPolicy leaves out rule-only turns, so after a run of rule-only FAQs its `max_history` states
+    reach past the window, where it sees a conversation start. That can only change a reply where a story
+    step has no rule (RulePolicy wins ties): tests/test_long_conversations.py plays both stories after such
+    a run and gets Rasa's own replies.
+    """
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     max_history = max(p.get("max_history") or 0 for p in config["policies"])
     longest_rule = 0
@@ -121,10 +128,27 @@ def test_an_undo_in_the_window_gets_the_full_session():
 
 def test_cache_drops_least_recently_used_beyond_its_event_budget():
     events = session(turn("a"))  # 8 events
-    cache = SessionCache(max_events=20)
+    cache = SessionCache(max_events=20, max_idle=3600)
     for sender in ("a", "b", "c"):
         cache.put(sender, CachedSession.build(sender, SLOTS, events, list(range(1, 9))))
     assert (cache.get("a"), len(cache)) == (None, 2)
     cache.put("b", cache.get("b"))  # used again: "c" is now the oldest
     cache.put("d", CachedSession.build("d", SLOTS, events, list(range(1, 9))))
     assert cache.get("c") is None and cache.get("b") is not None
+
+
+def test_cache_drops_sessions_left_idle():
+    """A conversation another process deleted ("forget me") does not stay in this one's memory for long."""
+    cache = SessionCache(max_events=1000, max_idle=60)
+    build = lambda sender: CachedSession.build(sender, SLOTS, session(turn("a")), list(range(1, 9)))  # noqa: E731
+    cache.put("old", build("old"), now=0)
+    cache.put("recent", build("recent"), now=30)
+    cache.put("new", build("new"), now=61)
+    assert cache.get("old") is None and cache.get("recent") is not None and len(cache) == 2
+
+
+def test_a_paused_conversation_stays_paused_after_the_cut():
+    """Staff took over (a `pause` event through Rasa's HTTP API): the bot must keep quiet."""
+    events = session(turn("help"), [ConversationPaused()], *(turn(str(n)) for n in range(3 * WINDOW_TURNS)))
+    cached = CachedSession.build("p", SLOTS, events, list(range(1, len(events) + 1)))
+    assert cached.base.events and cached.working_tracker(SLOTS).is_paused()
