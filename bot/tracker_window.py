@@ -19,7 +19,7 @@ A conversation's `CachedSession` keeps the state at the cut (`base`, all folded 
 window, and is extended with new events only. Where the window holds an undo (`UserUtteranceReverted`,
 `ActionReverted`), which may reach back past the cut, the working tracker is the full session instead.
 
-tests/test_long_conversations.py runs a 58-message conversation through the trained model with Rasa's own
+tests/test_long_conversations.py runs a 68-message conversation through the trained model with Rasa's own
 store and with this one: every reply and every stored event is the same. What sees the window and not the
 whole session: actions (the tracker they get); the trackers that Rasa's HTTP API returns after appending
 events, `trigger_intent` and `predict`, and `GET /conversations/<id>/story` without `all_sessions=true`;

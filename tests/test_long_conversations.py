@@ -1,6 +1,6 @@
 """Long conversations: the bounded working tracker answers exactly as Rasa's own SQL tracker store does.
 
-One model, loaded in this process, talks to the session's action server twice with the same 58-message
+One model, loaded in this process, talks to the session's action server twice with the same 68-message
 script: once with Rasa's `SQLTrackerStore` (the whole session replayed for every message) and once with
 `ClinicSQLTrackerStore` (bot/tracker_window.py). The script runs a form for longer than the window
 (FAQs asked in the middle of the ACC check), fills the contact form long after the check (it offers to
