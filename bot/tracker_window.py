@@ -166,6 +166,8 @@ class SessionCache:
         self.max_idle = max_idle
         self._sessions: OrderedDict[str, CachedSession] = OrderedDict()
         self._used: Dict[str, float] = {}
+        self._sizes: Dict[str, int] = {}  # each session's size when it was last put (sessions grow in place)
+        self._total = 0
 
     def get(self, sender_id: str) -> Optional[CachedSession]:
         """The cached session, if any."""
@@ -177,20 +179,20 @@ class SessionCache:
         self._sessions[sender_id] = session
         self._sessions.move_to_end(sender_id)
         self._used[sender_id] = now
+        self._total += session.size - self._sizes.get(sender_id, 0)
+        self._sizes[sender_id] = session.size
         for oldest in list(self._sessions):
             if now - self._used[oldest] <= self.max_idle:
                 break
             self.pop(oldest)
-        total = sum(s.size for s in self._sessions.values())
-        while total > self.max_events and len(self._sessions) > 1:
-            oldest = next(iter(self._sessions))
-            total -= self._sessions[oldest].size
-            self.pop(oldest)
+        while self._total > self.max_events and len(self._sessions) > 1:
+            self.pop(next(iter(self._sessions)))
 
     def pop(self, sender_id: str) -> None:
         """Forget the sender's session (it changed in ways only a reload can follow)."""
         self._sessions.pop(sender_id, None)
         self._used.pop(sender_id, None)
+        self._total -= self._sizes.pop(sender_id, 0)
 
     def __len__(self) -> int:
         return len(self._sessions)

@@ -156,28 +156,9 @@ def test_fifty_concurrent_conversations_complete_and_in_order(production):
     served = (production.workdir / "nginx-access.log").read_text()
     for port in production.worker_ports:  # nginx spread the conversations over both Rasa processes
         assert served.count(f"127.0.0.1:{port} 200") >= CONVERSATIONS, served[-2000:]
-    engine = sa.create_engine(production.database_url, future=True)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(
-                    "SELECT sender_id, type_name, action_name, data FROM events WHERE sender_id LIKE :p ORDER BY id"
-                ),
-                {"p": f"load-{run}-%"},
-            ).fetchall()
-    finally:
-        engine.dispose()
+    events = _events(production.database_url, senders)
     for sender in senders:
-        events = [row for row in rows if row.sender_id == sender]
-        user_texts = [json.loads(row.data)["text"] for row in events if row.type_name == "user"]
-        assert user_texts == list(MESSAGES), sender
-        # after each message: the bot answered, then Rasa listened again, before the next message
-        kinds = [row.type_name for row in events]
-        user_at = [i for i, kind in enumerate(kinds) if kind == "user"] + [len(kinds)]
-        for start, end in zip(user_at, user_at[1:]):
-            turn = events[start:end]
-            assert any(row.type_name == "bot" for row in turn), (sender, start)
-            assert turn[-1].action_name == "action_listen", (sender, start)
+        _assert_complete(events[sender], list(MESSAGES), sender)
 
 
 def _events(database_url: str, senders: List[str]) -> Dict[str, list]:
