@@ -42,10 +42,8 @@ widget-deps: $(WIDGET_DEPS) ## install the chat widget's pinned npm packages (np
 run: venv $(MODEL) $(WIDGET_DEPS) ## start the action server, Rasa (:5005) and the web service with the widget's demo page (:8000)
 	@$(ENV); exec $(PY) -m bot.launcher
 
-shell: venv $(MODEL) ## talk to the assistant in the terminal (rasa shell), with the action server
-	@$(ENV); $(RASA) run actions --actions actions --port 5055 --logging-config-file logging.yml >.data/actions-shell.log 2>&1 &
-	trap 'kill %1 2>/dev/null' EXIT
-	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+shell: venv $(MODEL) ## talk to the assistant in the terminal (rasa shell), with the action server (both on loopback)
+	@$(ENV); exec $(PY) -m bot.launcher shell
 
 validate: venv ## check training data and domain
 	@$(ENV); $(RASA) data validate --fail-on-warnings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 import uuid
@@ -26,6 +27,12 @@ MESSAGES = [
     "how much does it cost",
     "thanks",
 ]
+
+
+def rest_headers() -> Dict[str, str]:
+    """The REST channel's bearer token when $REST_CHANNEL_TOKEN is set (the production profile requires it)."""
+    token = os.environ.get("REST_CHANNEL_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def percentile(values: List[float], share: float) -> float:
@@ -64,7 +71,7 @@ async def run_load(rasa_url: str, conversations: int, turns: int, rate: Optional
     latencies: List[float] = []
     timeout = aiohttp.ClientTimeout(total=120)
     every = conversations / rate if rate else 0.0
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp.ClientSession(timeout=timeout, headers=rest_headers()) as session:
         started = time.perf_counter()
         errors = await asyncio.gather(
             *[

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import socket
 import statistics
@@ -28,7 +29,7 @@ import uuid
 from pathlib import Path
 from typing import Dict, List
 
-from bench.load import MESSAGES, run_load
+from bench.load import MESSAGES, rest_headers, run_load
 from bot.launcher import ROOT, Stack
 from bot.production import ProductionStack
 from bot.production_services import LocalPostgres, LocalRedis
@@ -53,7 +54,7 @@ def _post(url: str, sender: str, message: str) -> float:
     request = urllib.request.Request(
         f"{url}/webhooks/rest/webhook",
         data=json.dumps({"sender": sender, "message": message}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **rest_headers()},
     )
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 (loopback)
@@ -89,6 +90,7 @@ def concurrency(url: str) -> Dict[str, Dict[str, float]]:
 
 def main() -> int:
     runs = int(os.environ.get("BENCH_CONVERSATIONS", "3"))
+    os.environ.setdefault("REST_CHANNEL_TOKEN", secrets.token_urlsafe(24))  # the production profile requires one
     results: Dict[str, object] = {
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
         "conversations": runs,

@@ -1,43 +1,118 @@
 """Start the action server, the Rasa server and the web service together, wait until all answer, stop them cleanly.
 
 The web service (bot/web/) serves the chat widget and a demo page of the clinic. One launcher for `make run`,
-`make shell`, the end-to-end tests and the benchmark, so they all run the assistant the same way.
-`python -m bot.launcher` is what `make run` calls.
+`make shell`, the end-to-end tests and the benchmark, so they all run the assistant the same way:
+`python -m bot.launcher` is what `make run` calls, `python -m bot.launcher shell` what `make shell` calls.
+
+- Every server binds $BIND_HOST (127.0.0.1 unless set); every port is a setting (RASA_PORT, ACTION_PORT,
+  WEB_PORT), so two stacks run side by side.
+- Rasa and the action server share a secret ($ACTION_SERVER_TOKEN, a random one unless set): the action server
+  refuses any request without it (bot/action_server.py).
+- Before starting: the model must be a readable archive and the conversations database writable, else the
+  start stops with a message naming the file. While starting: a Rasa server that could not load its model
+  (it answers "no model" on /webhooks/ready/) stops the start too.
+- Whatever it started stops when it stops: on Ctrl-C, SIGTERM, SIGHUP (terminal closed) and, through the
+  kernel's parent-death signal, even when the launcher itself is killed.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import ctypes
+import json
 import os
+import secrets
 import signal
+import sqlite3
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Dict, List, Optional
+from typing import IO, Any, Dict, List, Optional, Tuple
 
 import yaml
 
+from bot.request_limits import RASA_MAX_BYTES
 from bot.retention import TRACKER_DB_URL_ENV, tracker_db_url
 from bot.web.settings import default_allowed_origins, parse_origins
 
 ROOT = Path(__file__).resolve().parent.parent
 # redacts health information from both servers' logs (bot/log_redaction.py)
 LOGGING_ARGS = ["--logging-config-file", str(ROOT / "logging.yml")]
+ACTION_TOKEN_ENV = "ACTION_SERVER_TOKEN"  # read by bot/action_server.py and by Rasa (endpoints.yml headers)
+READY_PATH = "/webhooks/ready/"  # bot/channels/readiness.py
+
+
+class StartError(RuntimeError):
+    """The stack cannot start; the message says why in words a newcomer can act on."""
 
 
 def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def _answers(url: str) -> bool:
+def _probe(url: str) -> Tuple[Optional[int], Dict[str, Any]]:
+    """(HTTP status, JSON body or {}) of GET url; (None, {}) when nothing answers."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback only)
-            return 200 <= response.status < 300
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
     except OSError:
-        return False
+        return None, {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = {}
+    return status, body if isinstance(body, dict) else {}
+
+
+def _answers(url: str) -> bool:
+    status, _ = _probe(url)
+    return status is not None and 200 <= status < 300
+
+
+def _die_with_parent() -> None:
+    """In a child before exec: the kernel sends it SIGTERM when the launcher dies, however it dies (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: Ctrl-C, SIGTERM and SIGHUP still stop all
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def model_problem(model: str) -> Optional[str]:
+    """Why `model` cannot be a trained Rasa model archive, or None (a cheap check of the archive's index)."""
+    path = Path(model)
+    if not path.is_file():
+        return f"there is no model file at {path} (`make run` trains one)"
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            names = archive.getnames()
+    except (OSError, EOFError, tarfile.TarError) as error:
+        return f"the model file {path} is damaged or not a Rasa model ({type(error).__name__}: {error})"
+    if not any(name.startswith("components") for name in names):
+        return f"the model file {path} is not a Rasa model (no components inside)"
+    return None
+
+
+def sqlite_problem(path: Path) -> Optional[str]:
+    """Why the SQLite database at `path` cannot be written, or None (creates its folder and file if missing)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(str(path), isolation_level=None, timeout=5)
+        try:
+            connection.execute("BEGIN")
+            connection.execute("CREATE TABLE clinic_write_probe (id INTEGER)")  # a write, rolled back
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+    except (OSError, sqlite3.Error) as error:
+        return f"the conversations database {path} cannot be written ({error})"
+    return None
 
 
 @dataclass
@@ -54,6 +129,7 @@ class Stack:
     env: Dict[str, str] = field(default_factory=dict)
     log_dir: Optional[Path] = None
     rasa_args: List[str] = field(default_factory=list)
+    action_token: str = field(default_factory=lambda: os.environ.get(ACTION_TOKEN_ENV) or secrets.token_urlsafe(32))
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     _logs: List[IO[bytes]] = field(default_factory=list)
 
@@ -79,7 +155,7 @@ class Stack:
         if self.action_port == 5055 and self.tracker_db is None:
             return "endpoints.yml"
         config = yaml.safe_load((ROOT / "endpoints.yml").read_text())
-        config["action_endpoint"]["url"] = f"http://127.0.0.1:{self.action_port}/webhook"
+        config["action_endpoint"]["url"] = f"http://{self.host}:{self.action_port}/webhook"
         if self.tracker_db:
             config["tracker_store"]["db"] = self.tracker_db
         path = Path(tempfile.mkdtemp(prefix="endpoints-")) / "endpoints.yml"
@@ -89,6 +165,7 @@ class Stack:
     def _environ(self) -> Dict[str, str]:
         env = {**os.environ, **self.env}
         env["RASA_TELEMETRY_ENABLED"] = "false"
+        env[ACTION_TOKEN_ENV] = self.env.get(ACTION_TOKEN_ENV) or self.action_token
         env.setdefault("FORCE_JSON_LOGGING", "1")  # Rasa's structlog as JSON, the form bot/log_redaction.py reads
         env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return env
@@ -105,7 +182,8 @@ class Stack:
             env={**self._environ(), **(extra_env or {})},
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
-            start_new_session=True,
+            start_new_session=True,  # Ctrl-C reaches the launcher only, which stops the servers in order
+            preexec_fn=_die_with_parent,
         )
 
     def tracker_db_url(self) -> Optional[str]:
@@ -117,11 +195,26 @@ class Stack:
         except ValueError:
             return None
 
+    def preflight(self) -> None:
+        """StartError if the model or the conversations database cannot work (before spending time starting)."""
+        problem = model_problem(self.model)
+        url = self.tracker_db_url()
+        if not problem and url and url.startswith("sqlite:///"):
+            problem = sqlite_problem(Path(url[len("sqlite:///") :]))
+        if problem:
+            raise StartError(problem)
+
+    def _db_env(self) -> Dict[str, str]:
+        url = self.tracker_db_url()
+        return {TRACKER_DB_URL_ENV: url} if url else {}
+
     def start_actions(self) -> None:
+        """The action server (bot/action_server.py): loopback, token required."""
         self._spawn(
             "actions",
-            [_bin("rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port), *LOGGING_ARGS],
-            extra_env={TRACKER_DB_URL_ENV: url} if (url := self.tracker_db_url()) else None,
+            [sys.executable, "-m", "bot.action_server", "--actions", "actions"]
+            + ["--host", self.host, "--port", str(self.action_port), "--logging-config_file", LOGGING_ARGS[1]],
+            extra_env=self._db_env(),
         )
 
     def start_rasa(self) -> None:
@@ -145,8 +238,12 @@ class Stack:
                 *LOGGING_ARGS,
                 *self.rasa_args,
             ],
-            # the socketio channel (bot/web/socketio_channel.py) refuses browsers from other origins
-            extra_env={"WEB_ALLOWED_ORIGINS": ",".join(self.allowed_origins())},
+            extra_env={
+                # the socketio channel (bot/web/socketio_channel.py) refuses browsers from other origins
+                "WEB_ALLOWED_ORIGINS": ",".join(self.allowed_origins()),
+                "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BYTES),  # Sanic's own default is 100 MB
+                **self._db_env(),  # Meta message ids are remembered in it (bot/channels/recent_ids.py)
+            },
         )
 
     def start_web(self) -> None:
@@ -164,16 +261,24 @@ class Stack:
         )
 
     def start(self) -> Stack:
+        self.preflight()
         self.start_actions()
         self.start_rasa()
         if self.web:
             self.start_web()
         return self
 
+    def _rasa_ready(self, url: str) -> bool:
+        """True once Rasa is ready; StartError if it is up but could not load its model (that will not change)."""
+        status, body = _probe(url)
+        if status == 503 and "model" in body.get("problems", {}):
+            raise StartError(f"the Rasa server could not load the model {self.model} (its log says why)")
+        return status == 200
+
     def wait_ready(self, timeout: float = 300) -> float:
         """Block until every started server answers; return the seconds it took. Raise if one died or timed out."""
         started = time.monotonic()
-        checks = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/webhooks/rest/"}
+        checks = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}{READY_PATH}"}
         # the web service's readiness includes Rasa's and the actions'; /healthz when one of those is stopped
         both = "rasa" in self.processes and "actions" in self.processes
         checks["web"] = f"{self.web_url}/{'readyz' if both else 'healthz'}"
@@ -182,7 +287,11 @@ class Stack:
             for name, process in self.processes.items():
                 if process.poll() is not None:
                     raise RuntimeError(f"{name} server exited with code {process.returncode} while starting")
-            pending = {name: url for name, url in pending.items() if not _answers(url)}
+            pending = {
+                name: url
+                for name, url in pending.items()
+                if not (self._rasa_ready(url) if name == "rasa" else _answers(url))
+            }
             if time.monotonic() - started > timeout:
                 raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
             if pending:
@@ -220,32 +329,43 @@ def supervise(processes: Dict[str, subprocess.Popen], stop: Dict[str, bool]) -> 
     return 0
 
 
-def main() -> int:
-    stack = Stack(
-        rasa_port=int(os.environ.get("RASA_PORT", "5005")),
-        host=os.environ.get("RASA_HOST", "127.0.0.1"),
-        model=os.environ.get("RASA_MODEL", str(ROOT / "models" / "clinic.tar.gz")),
-        web_port=int(os.environ.get("WEB_PORT", "8000")),
+def stack_from_env(environ: Optional[Dict[str, str]] = None) -> Stack:
+    """The stack `make run` and `make shell` start, from the environment (README, "Settings")."""
+    env = os.environ if environ is None else environ
+    return Stack(
+        host=env.get("BIND_HOST") or "127.0.0.1",
+        rasa_port=int(env.get("RASA_PORT") or 5005),
+        action_port=int(env.get("ACTION_PORT") or 5055),
+        web_port=int(env.get("WEB_PORT") or 8000),
+        model=env.get("RASA_MODEL") or str(ROOT / "models" / "clinic.tar.gz"),
+        tracker_db=env.get("TRACKER_DB") or None,  # a SQLite file; unset: the one in endpoints.yml
+        log_dir=Path(env["LOG_DIR"]) if env.get("LOG_DIR") else None,
     )
-    if not Path(stack.model).exists():
-        print(f"No trained model at {stack.model}: run `make run` (it trains when needed).", file=sys.stderr)
-        return 1
-    stop = {"now": False}
+
+
+def _on_stop_signals(stop: Dict[str, bool]) -> None:
+    """Ctrl-C, SIGTERM and SIGHUP (the terminal was closed) all ask for a clean stop."""
 
     def _stop(signum: int, frame: object) -> None:
         stop["now"] = True
 
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    stack.start()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
+
+
+def run(stack: Stack) -> int:
+    """`make run`: the three servers until Ctrl-C (or one of them stops)."""
+    stop = {"now": False}
+    _on_stop_signals(stop)
     try:
+        stack.start()
         seconds = stack.wait_ready()
         print(
             f"\nAcute Acupuncture assistant ready in {seconds:.0f} s.\n"
             f"  REST:      curl -s {stack.rasa_url}/webhooks/rest/webhook "
-            '-d \'{"sender": "me", "message": "do I need a GP referral?"}\'\n'
+            '-H "Content-Type: application/json" -d \'{"sender": "me", "message": "do I need a GP referral?"}\'\n'
             f"  socket.io: {stack.rasa_url}/socket.io\n"
-            f"  actions:   {stack.action_url}/health\n"
+            f"  actions:   {stack.action_url}/health  (every other request needs ${ACTION_TOKEN_ENV})\n"
             f"  website:   {stack.web_url}/  (demo page of the clinic with the chat widget)\n"
             f"  staff API: {stack.web_url}/staff/requests  (Authorization: Bearer $STAFF_API_TOKEN)\n"
             "Press Ctrl-C to stop.",
@@ -258,6 +378,43 @@ def main() -> int:
     finally:
         print("Stopping the assistant…", flush=True)
         stack.stop()
+
+
+def shell(stack: Stack) -> int:
+    """`make shell`: the action server in the background, `rasa shell` in this terminal; both stop together."""
+    stop = {"now": False}
+    _on_stop_signals(stop)
+    stack.web = False
+    stack.log_dir = stack.log_dir or ROOT / ".data" / "logs"
+    try:
+        stack.preflight()
+        stack.start_actions()
+        stack.wait_ready()
+        print(f"Action server ready ({stack.action_url}, log in {stack.log_dir}/actions.log). Loading the model…")
+        command = [_bin("rasa"), "shell", "--model", stack.model, "--endpoints", stack.endpoints()]
+        command += ["--interface", stack.host, "--port", str(stack.rasa_port), *LOGGING_ARGS]
+        # same session and process group as this launcher: it reads this terminal, Ctrl-C reaches both
+        talk = subprocess.Popen(command, cwd=ROOT, env=stack._environ(), preexec_fn=_die_with_parent)
+        stack.processes["shell"] = talk
+        while not stop["now"] and talk.poll() is None:
+            if stack.processes["actions"].poll() is not None:
+                print("The action server stopped; ending the shell.", file=sys.stderr)
+                return 1
+            time.sleep(0.3)
+        return 0 if talk.poll() is None else talk.returncode
+    except (RuntimeError, TimeoutError) as error:
+        print(f"Could not start the shell: {error}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.launcher", description=__doc__.splitlines()[0])
+    parser.add_argument("what", nargs="?", choices=("run", "shell"), default="run")
+    args = parser.parse_args(argv)
+    stack = stack_from_env()
+    return shell(stack) if args.what == "shell" else run(stack)
 
 
 if __name__ == "__main__":

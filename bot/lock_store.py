@@ -6,9 +6,10 @@ production endpoints file as `bot.lock_store.ClinicRedisLockStore` (bot/producti
 
 - connects and reads with short timeouts (`socket_timeout`, `socket_connect_timeout`: 2 s by default), so
   a message never waits long on an unreachable Redis;
-- when the lock cannot be taken because Redis fails, the patient gets `UNAVAILABLE_TEXT` at once (nothing
-  is processed, nothing is stored: they can send the message again); redis-py reconnects by itself, so the
-  next message after Redis is back is answered normally;
+- when the lock cannot be taken because Redis fails, `LockStoreUnavailable` is raised at once and the patient
+  gets the technical-problem answer (bot/rasa_patches.py; nothing is processed, nothing is stored: they can
+  send the message again); redis-py reconnects by itself, so the next message after Redis is back is answered
+  normally;
 - a failure to release the lock after the message was handled is logged, not raised (the answers are
   already there; a ticket left behind expires after the lock lifetime).
 """
@@ -17,21 +18,15 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from typing import Any, AsyncGenerator, Dict, List, Optional, Text
+from typing import Any, AsyncGenerator, Dict, Optional, Text
 
 import redis
-from rasa.core.agent import Agent
-from rasa.core.channels.channel import UserMessage
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE_TEXT = (
-    "Sorry, I can't answer right now because of a technical problem on our side. "
-    "Please send your message again in a minute, or phone the clinic."
-)
 
 
 class LockStoreUnavailable(LockError):
@@ -70,20 +65,3 @@ class ClinicRedisLockStore(RedisLockStore):
                 self.cleanup(conversation_id, ticket)
             except redis.RedisError as error:
                 logger.warning("Could not release the conversation lock (it will expire): %s", error)
-
-
-_handle_message = Agent.handle_message
-
-
-async def handle_message(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
-    """`Agent.handle_message`; when the lock store is unreachable the patient is told so at once."""
-    try:
-        return await _handle_message(self, message)
-    except LockStoreUnavailable as error:
-        logger.error("Message not handled: %s", error)
-        if message.output_channel is not None:
-            await message.output_channel.send_text_message(message.sender_id, UNAVAILABLE_TEXT)
-        return None
-
-
-Agent.handle_message = handle_message  # installed when Rasa loads this lock store (production profile only)

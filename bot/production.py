@@ -3,7 +3,9 @@
     DATABASE_URL=postgresql://rasa:PASSWORD@127.0.0.1:5432/rasa REDIS_URL=redis://127.0.0.1:6379/1 \\
         RASA_WORKERS=2 PUBLIC_PORT=8080 python -m bot.production        (what `make run-production` runs)
 
-One action server; the Rasa processes on ports 5006.. behind nginx on PUBLIC_PORT (deploy/nginx.conf.template).
+One action server; the Rasa processes on ports 5006.. (RASA_WORKER_PORTS) behind nginx on PUBLIC_PORT
+(deploy/nginx.conf.template), all bound to BIND_HOST (127.0.0.1). The REST channel is behind nginx too, but
+requires `Authorization: Bearer $REST_CHANNEL_TOKEN` (a random one unless set; bot/channels/rest.py).
 Any process may answer any REST/Meta conversation: the Redis lock store serialises the messages of one
 conversation across processes, and every process reads and writes the same PostgreSQL tracker store.
 What is tested and what is not: docs/production.md.
@@ -12,7 +14,7 @@ What is tested and what is not: docs/production.md.
 from __future__ import annotations
 
 import os
-import signal
+import secrets
 import sys
 import tempfile
 import time
@@ -25,7 +27,9 @@ import redis
 import sqlalchemy as sa
 import yaml
 
-from bot.launcher import ROOT, Stack, _answers, supervise
+from bot.channels.rest import TOKEN_ENV as REST_TOKEN_ENV
+from bot.launcher import ROOT, Stack, _answers, _on_stop_signals, supervise
+from bot.request_limits import RASA_MAX_BYTES
 
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 
@@ -82,7 +86,7 @@ def endpoints_config(database_url: str, redis_url: str, action_url: str) -> Dict
     lock = urlsplit(redis_url)
     return {
         **base,
-        "action_endpoint": {"url": f"{action_url}/webhook"},
+        "action_endpoint": {**base["action_endpoint"], "url": f"{action_url}/webhook"},  # keeps the token header
         "tracker_store": {
             "type": base["tracker_store"]["type"],
             "dialect": "postgresql",
@@ -106,7 +110,9 @@ def endpoints_config(database_url: str, redis_url: str, action_url: str) -> Dict
 def nginx_config(workdir: Path, host: str, port: int, rasa_ports: List[int]) -> str:
     # one failed connection takes a process out of rotation for 10 s (nginx retries the request on another)
     servers = "\n".join(f"        server {host}:{p} max_fails=1 fail_timeout=10s;" for p in rasa_ports)
-    return NGINX_TEMPLATE.read_text().format(workdir=workdir, host=host, port=port, servers=servers)
+    return NGINX_TEMPLATE.read_text().format(
+        workdir=workdir, host=host, port=port, servers=servers, max_body=RASA_MAX_BYTES
+    )
 
 
 @dataclass
@@ -120,11 +126,17 @@ class ProductionStack(Stack):
     worker_ports: List[int] = field(default_factory=list)
     workdir: Optional[Path] = None
     web: bool = False
+    rest_token: str = field(default_factory=lambda: os.environ.get(REST_TOKEN_ENV) or secrets.token_urlsafe(32))
 
     def __post_init__(self) -> None:
         self.worker_ports = self.worker_ports or [5006 + i for i in range(self.workers)]
         self.workers = len(self.worker_ports)
         self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="rasa-production-"))
+        self.env = {**self.env, REST_TOKEN_ENV: self.rest_token}
+
+    def rest_headers(self) -> Dict[str, str]:
+        """Headers a REST client needs here (the channel requires the token in this profile)."""
+        return {"Content-Type": "application/json", "Authorization": f"Bearer {self.rest_token}"}
 
     @property
     def public_url(self) -> str:
@@ -143,6 +155,7 @@ class ProductionStack(Stack):
     def start(self) -> ProductionStack:
         check_database(self.database_url)
         check_redis(self.redis_url)
+        self.preflight()  # the model; the database was checked above
         self.start_actions()
         for i, port in enumerate(self.worker_ports):
             self.rasa_port = port
@@ -186,21 +199,29 @@ def main() -> int:
     if missing:
         print(f"Set {' and '.join(missing)} (docs/production.md).", file=sys.stderr)
         return 1
+    ports = [int(port) for port in os.environ.get("RASA_WORKER_PORTS", "").replace(",", " ").split()]
     stack = ProductionStack(
         database_url=os.environ["DATABASE_URL"],
         redis_url=os.environ["REDIS_URL"],
         workers=int(os.environ.get("RASA_WORKERS", "2")),
+        worker_ports=ports,
         public_port=int(os.environ.get("PUBLIC_PORT", "8080")),
+        action_port=int(os.environ.get("ACTION_PORT") or 5055),
+        host=os.environ.get("BIND_HOST") or "127.0.0.1",
         model=os.environ.get("RASA_MODEL", str(ROOT / "models" / "clinic.tar.gz")),
         log_dir=Path(os.environ.get("LOG_DIR", ROOT / ".data" / "logs")),
     )
     stop = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-    signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
+    _on_stop_signals(stop)
     try:
         stack.start()
         seconds = stack.wait_ready()
         print(f"{stack.workers} Rasa processes behind nginx at {stack.public_url} ready in {seconds:.0f} s", flush=True)
+        if not os.environ.get(REST_TOKEN_ENV):
+            token_file = stack.workdir / "rest-channel-token"
+            token_file.write_text(stack.rest_token)
+            token_file.chmod(0o600)
+            print(f"REST channel token (set {REST_TOKEN_ENV} to choose one) in {token_file}", flush=True)
         return supervise(stack.processes, stop)
     except (ProductionError, RuntimeError, TimeoutError) as error:
         print(f"Could not start the production profile: {error}", file=sys.stderr)

@@ -16,9 +16,9 @@ commit (~10 %) and to `Event.resolve_by_type`, which walks all Event subclasses 
 
 from __future__ import annotations
 
-import functools
 import json
-from typing import Any, Optional, Sequence, Type
+import logging
+from typing import Any, Optional, Sequence
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -27,31 +27,29 @@ from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngi
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import event as sa_event
 
+from bot.rasa_patches import TrackerStoreUnavailable, resolve_by_type
 from bot.tracker_window import CachedSession, SessionCache
+
+__all__ = ["ClinicSQLTrackerStore", "TrackerStoreUnavailable", "resolve_by_type", "write_problem"]
+logger = logging.getLogger(__name__)
 
 CACHE_EVENTS = 50_000  # events kept in memory per Rasa process: ~2.2 KB each measured, so at most ~110 MB
 DEFAULT_IDLE_MINUTES = 60  # how long an unused session stays cached when sessions never expire
 _STORED = "_clinic_stored"  # on a working tracker: (events already in the database, id of the last row)
 
-_resolve_uncached = Event.resolve_by_type
 
-
-@functools.cache
-def _resolve_cached(type_name: str) -> Optional[Type[Event]]:
-    return _resolve_uncached(type_name)
-
-
-def resolve_by_type(type_name: str, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
-    """`Event.resolve_by_type` with the lookup cached; same results and errors."""
+def write_problem(engine: sa.engine.Engine) -> Optional[str]:
+    """None if the events table takes a write (a delete of no row, rolled back), else why not."""
     try:
-        return _resolve_cached(type_name)
-    except ValueError:
-        if default is not None:
-            return default
-        raise
-
-
-Event.resolve_by_type = staticmethod(resolve_by_type)
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            try:
+                conn.execute(sa.text("DELETE FROM events WHERE id < 0"))
+            finally:
+                transaction.rollback()
+    except sa.exc.SQLAlchemyError as error:
+        return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -71,6 +69,17 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             sa_event.listen(self.engine, "connect", _sqlite_pragmas)
             self.engine.dispose()  # connections opened while creating tables get the pragmas too
+        # Rasa only logs a database it cannot create tables in, and carries on: stop the start instead
+        problem = write_problem(self.engine)
+        if problem:
+            raise TrackerStoreUnavailable(
+                f"the conversations database {self.engine.url.render_as_string(hide_password=True)} "
+                f"cannot be written: {problem}"
+            )
+
+    def write_problem(self) -> Optional[str]:
+        """None while the conversations database takes writes, else why not (for readiness)."""
+        return write_problem(self.engine)
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """Working tracker of the sender's current session (None if there is none)."""

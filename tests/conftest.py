@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = Path(os.environ.get("RASA_MODEL", ROOT / "models" / "clinic.tar.gz"))
 OUTPUT = ROOT / "tests" / "output"
 REPORTS = ROOT / "tests" / "reports"
+# sitecustomize.py there injects test-only faults into the servers the tests start (see the module)
+FAULTS = ROOT / "tests" / "faults"
 
 
 def free_port() -> int:
@@ -61,6 +63,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraph) -> It
             **meta_env(fake_graph.url),
             "BOOKING_REQUESTS_DB_URL": f"sqlite:///{data_dir / 'requests.sqlite'}",
             "LOG_LEVEL": "DEBUG",  # Rasa's most talkative level: the log privacy test checks it is redacted
+            "PYTHONPATH": str(FAULTS),
         },
         log_dir=OUTPUT / "logs",
     )
@@ -73,14 +76,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraph) -> It
 
 
 def rest_send(stack: Stack, sender: str, message: str, timeout: float = 60) -> List[Dict]:
-    """POST to the REST channel and return the bot's messages."""
+    """POST to the REST channel and return the bot's messages; every message must get at least one reply."""
     request = urllib.request.Request(
         f"{stack.rasa_url}/webhooks/rest/webhook",
         data=json.dumps({"sender": sender, "message": message}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback)
-        return json.loads(response.read())
+        messages = json.loads(response.read())
+    assert messages, f"no reply to {message!r} (sender {sender})"
+    return messages
 
 
 def texts(messages: List[Dict]) -> str:

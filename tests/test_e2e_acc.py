@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.booking_requests import BookingRequestStore
+from bot.channels.sender_ids import REST, namespaced
 from bot.injury_dates import clinic_today
 from tests.conftest import rest_send, texts
 
@@ -45,7 +46,7 @@ def test_full_eligible_conversation_then_contact_me(stack):
     assert "include your ACC check details" in patient.says("021 123 4567")
     done = patient.says("yes")
     assert "passed your request to the clinic team" in done and "021•••567" in done
-    rows = BookingRequestStore(store_url).list(sender_id=patient.sender)
+    rows = BookingRequestStore(store_url).list(sender_id=namespaced(REST, patient.sender))
     assert len(rows) == 1
     row = rows[0]
     assert (row.kind, row.name, row.phone, row.channel) == ("booking", "Aroha Ngata", "0211234567", "rest")

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from bot.channels.sender_ids import REST, namespaced
 from tests.conftest import rest_send, texts
 
 pytestmark = pytest.mark.e2e
@@ -65,7 +66,8 @@ def test_conversation_survives_a_restart(stack):
     assert "No referral needed" in ask(stack, "do i need a referral from my doctor", sender)
     db = stack.tracker_db
     with sqlite3.connect(db) as conn:
-        before = conn.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0]
+        query = "SELECT COUNT(*) FROM events WHERE sender_id = ?"
+        before = conn.execute(query, (namespaced(REST, sender),)).fetchone()[0]
     assert before > 0
     stack.stop_one("rasa")
     stack.start_rasa()
@@ -73,7 +75,7 @@ def test_conversation_survives_a_restart(stack):
     assert "physio" in ask(stack, "can i still see my physio", sender)
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT type_name, intent_name FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+            "SELECT type_name, intent_name FROM events WHERE sender_id = ? ORDER BY id", (namespaced(REST, sender),)
         ).fetchall()
     intents = [intent for kind, intent in rows if kind == "user"]
     assert intents == ["faq_referral", "faq_other_treatment"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
+from bot.channels.sender_ids import REST, namespaced
 from bot.message_limits import MAX_MESSAGE_CHARS, TOO_LONG, limited, too_long
 from tests.conftest import rest_send, texts
 
@@ -49,5 +50,6 @@ def test_over_long_message_mid_form_loses_nothing(stack):
     assert texts(rest_send(stack, sender, long)) == TOO_LONG
     assert "Got it: injury on" in texts(rest_send(stack, sender, "three weeks ago"))
     with sqlite3.connect(stack.tracker_db) as db:
-        stored = [row[0] for row in db.execute("SELECT data FROM events WHERE sender_id = ?", (sender,))]
+        query = "SELECT data FROM events WHERE sender_id = ?"
+        stored = [row[0] for row in db.execute(query, (namespaced(REST, sender),))]
     assert stored and not any("It started when I was running" in data for data in stored)

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from bot.booking_requests import BookingRequestStore
+from bot.channels.sender_ids import REST, namespaced
 from tests.conftest import rest_send, texts
 
 pytestmark = pytest.mark.e2e
@@ -16,14 +17,16 @@ pytestmark = pytest.mark.e2e
 
 def event_count(stack, sender: str) -> int:
     with sqlite3.connect(stack.tracker_db) as conn:
-        return conn.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0]
+        return conn.execute(
+            "SELECT COUNT(*) FROM events WHERE sender_id = ?", (namespaced(REST, sender),)
+        ).fetchone()[0]
 
 
 def contact_request(stack, sender: str) -> None:
     """A hand-off request with a name and a phone number, stored for staff."""
     for message in ("/request_contact", "Aroha Ngata", "021 123 4567"):
         rest_send(stack, sender, message)
-    assert BookingRequestStore(stack.env["BOOKING_REQUESTS_DB_URL"]).list(sender_id=sender)
+    assert BookingRequestStore(stack.env["BOOKING_REQUESTS_DB_URL"]).list(sender_id=namespaced(REST, sender))
 
 
 def test_forget_me_deletes_conversation_and_requests(stack):
@@ -34,13 +37,13 @@ def test_forget_me_deletes_conversation_and_requests(stack):
     assert "Shall I delete them?" in texts(rest_send(stack, sender, "please delete my data"))
     done = texts(rest_send(stack, sender, "yes"))
     assert "I've deleted this conversation" in done
-    assert store.list(sender_id=sender) == []
+    assert store.list(sender_id=namespaced(REST, sender)) == []
     deadline = time.monotonic() + 15  # the second pass runs once Rasa has saved the turn
     while event_count(stack, sender) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert event_count(stack, sender) == 0
     # the other patient's data stays
-    assert event_count(stack, other) > 0 and store.list(sender_id=other)
+    assert event_count(stack, other) > 0 and store.list(sender_id=namespaced(REST, other))
     # the assistant still answers, in a fresh conversation
     assert "No referral needed" in texts(rest_send(stack, sender, "do I need a GP referral?"))
 
@@ -51,7 +54,7 @@ def test_forget_me_declined_keeps_everything(stack):
     contact_request(stack, sender)
     rest_send(stack, sender, "forget me")
     assert "haven't deleted anything" in texts(rest_send(stack, sender, "no"))
-    assert event_count(stack, sender) > 0 and store.list(sender_id=sender)
+    assert event_count(stack, sender) > 0 and store.list(sender_id=namespaced(REST, sender))
 
 
 def test_forget_me_in_the_middle_of_a_form_stops_it_and_nothing_is_remembered(stack):

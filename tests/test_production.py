@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
 import aiohttp
+import psutil
 import pytest
 import sqlalchemy as sa
 
-from bot.lock_store import UNAVAILABLE_TEXT
+from bot.channels.sender_ids import REST, namespaced
 from bot.production import ProductionError, ProductionStack, check_database, endpoints_config, nginx_config, safe_url
 from bot.production_services import LocalPostgres, LocalRedis
+from bot.service_messages import TECHNICAL_PROBLEM as UNAVAILABLE_TEXT
 from tests.conftest import MODEL, OUTPUT, ROOT, free_port, require_model
 
 CONVERSATIONS = 50
@@ -131,6 +133,29 @@ def production() -> Iterator[ProductionStack]:
         shutil.rmtree(postgres.workdir, ignore_errors=True)
 
 
+@needs_services
+@pytest.mark.e2e
+def test_rest_through_nginx_requires_the_token_and_everything_binds_loopback(production):
+    url = f"{production.public_url}/webhooks/rest/webhook"
+
+    async def scenario() -> List[int]:
+        statuses = []
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, production.rest_headers()):
+                body = {"sender": f"token-{uuid.uuid4().hex[:6]}", "message": "do i need a referral"}
+                async with session.post(url, json=body, headers=headers) as response:
+                    statuses.append(response.status)
+        return statuses
+
+    assert asyncio.run(scenario()) == [401, 401, 200]
+    pids = {process.pid for process in production.processes.values()}
+    pids |= {child.pid for pid in pids for child in psutil.Process(pid).children(recursive=True)}
+    listening = [c for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN and c.pid in pids]
+    wanted = {production.public_port, production.action_port, *production.worker_ports}
+    assert {c.laddr.port for c in listening} >= wanted, listening
+    assert {c.laddr.ip for c in listening} == {"127.0.0.1"}, listening
+
+
 async def _conversation(session: aiohttp.ClientSession, url: str, sender: str) -> List[int]:
     answers = []
     for message in MESSAGES:
@@ -140,9 +165,9 @@ async def _conversation(session: aiohttp.ClientSession, url: str, sender: str) -
     return answers
 
 
-async def _load(url: str, senders: List[str]) -> List[List[int]]:
+async def _load(url: str, senders: List[str], headers: Dict[str, str]) -> List[List[int]]:
     timeout = aiohttp.ClientTimeout(total=600)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
         return await asyncio.gather(*(_conversation(session, url, s) for s in senders))
 
 
@@ -151,7 +176,7 @@ async def _load(url: str, senders: List[str]) -> List[List[int]]:
 def test_fifty_concurrent_conversations_complete_and_in_order(production):
     run = uuid.uuid4().hex[:6]
     senders = [f"load-{run}-{i:02d}" for i in range(CONVERSATIONS)]
-    answers = asyncio.run(_load(f"{production.public_url}/webhooks/rest/webhook", senders))
+    answers = asyncio.run(_load(f"{production.public_url}/webhooks/rest/webhook", senders, production.rest_headers()))
     assert all(all(n > 0 for n in per_conversation) for per_conversation in answers), "every message is answered"
     served = (production.workdir / "nginx-access.log").read_text()
     for port in production.worker_ports:  # nginx spread the conversations over both Rasa processes
@@ -170,7 +195,7 @@ def _events(database_url: str, senders: List[str]) -> Dict[str, list]:
             ).fetchall()
     finally:
         engine.dispose()
-    return {sender: [row for row in rows if row.sender_id == sender] for sender in senders}
+    return {sender: [row for row in rows if row.sender_id == namespaced(REST, sender)] for sender in senders}
 
 
 def _assert_complete(events: list, messages: List[str], sender: str) -> None:
@@ -198,7 +223,8 @@ def test_redis_stopped_clear_error_then_recovers_by_itself(production):
     redis_server = production.lock_service
 
     async def scenario() -> None:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(timeout=timeout, headers=production.rest_headers()) as session:
             status, reply = await _say(session, url, sender, "hi")
             assert status == 200 and reply and UNAVAILABLE_TEXT not in reply
             for state in ("stopped", "hanging"):
@@ -254,7 +280,8 @@ def test_one_rasa_process_stopped_mid_conversations(production):
         await asyncio.to_thread(production.stop_one, "rasa-0")  # SIGTERM: Sanic finishes what it has
 
     async def scenario() -> None:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+        timeout = aiohttp.ClientTimeout(total=120)
+        async with aiohttp.ClientSession(timeout=timeout, headers=production.rest_headers()) as session:
             # the ACC eligibility form, half filled before the stop
             assert "date of your injury" in (await _say(session, url, acc, "check my eligibility"))[1]
             assert "Got it: injury on" in (await _say(session, url, acc, "three weeks ago"))[1]
@@ -281,3 +308,4 @@ def test_one_rasa_process_stopped_mid_conversations(production):
     # the two ACC messages after the stop were answered by the remaining process (the last upstream tried)
     live = f"127.0.0.1:{production.worker_ports[1]}"
     assert [line.split()[-3] for line in log[-2:]] == [live, live], log[-2:]
+

@@ -149,9 +149,9 @@ class _Answer(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def fake_servers() -> Iterator[Dict[str, str]]:
-    """A fake Rasa (GET /webhooks/rest/ -> 200) and a fake action server (GET /health -> 200)."""
+    """A fake Rasa (GET /webhooks/ready/ -> 200) and a fake action server (GET /health -> 200)."""
     servers = {}
-    for name, path in (("rasa", "/webhooks/rest/"), ("actions", "/health")):
+    for name, path in (("rasa", "/webhooks/ready/"), ("actions", "/health")):
         handler = type(f"{name}Handler", (_Answer,), {"routes": {path: 200}})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -174,7 +174,7 @@ def test_readyz_when_rasa_and_actions_answer(store, fake_servers):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "ready"
-    assert body["checks"]["rasa"] == {"ok": True, "url": f"{fake_servers['rasa']}/webhooks/rest/", "status": 200}
+    assert body["checks"]["rasa"] == {"ok": True, "url": f"{fake_servers['rasa']}/webhooks/ready/", "status": 200}
     assert body["checks"]["actions"]["ok"] is True
     assert response.headers["cache-control"] == "no-store"
 

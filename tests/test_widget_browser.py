@@ -22,6 +22,7 @@ import socketio
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from bot.channels.sender_ids import WEB, namespaced
 from tests.conftest import OUTPUT, ROOT, free_port
 
 pytestmark = pytest.mark.e2e
@@ -142,10 +143,12 @@ def focused(page: Page) -> str:
     )
 
 
-def user_events(stack, sender: str) -> List[Dict]:
+def user_events(stack, session: str) -> List[Dict]:
+    """The user events of the widget session's conversation (`web:<session id>`, bot/channels/sender_ids.py)."""
     with sqlite3.connect(stack.tracker_db) as db:
         rows = db.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,)
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
+            (namespaced(WEB, session),),
         ).fetchall()
     return [json.loads(row[0]) for row in rows]
 
@@ -227,6 +230,30 @@ def test_conversation_quick_reply_history_and_metadata(stack, context, page_erro
     assert session_id(tab) != sender
     expect(bot_message(page, "No referral needed")).to_have_count(0)  # the other tab follows
     shot(tab, "06-new-conversation")
+    assert page_errors == []
+
+
+def test_a_stored_session_id_of_another_format_starts_afresh(stack, context, page_errors):
+    """The server accepts only the widget's own format (32 lowercase hex digits): anything else in storage is
+    dropped with its history, and the new conversation works."""
+    page = open_demo(context, stack, page_errors)
+    stale = {
+        "sessionId": "messenger:1234567890123456",
+        "history": [{"id": "x", "from": "bot", "text": "an old conversation", "t": 0}],
+        "outbox": [],
+        "welcomed": True,
+    }
+    page.evaluate("([key, value]) => localStorage.setItem(key, value)", [STORAGE_KEY, json.dumps(stale)])
+    page.reload()
+    open_widget(page)
+    expect(bot_message(page, "automated assistant")).to_be_visible(timeout=ANSWER_TIMEOUT)
+    wait_online(page)
+    expect(bot_message(page, "an old conversation")).to_have_count(0)
+    fresh = session_id(page)
+    assert re.fullmatch(r"[0-9a-f]{32}", fresh), fresh
+    send(page, "do I need a GP referral?")
+    expect(bot_message(page, "No referral needed")).to_be_visible(timeout=ANSWER_TIMEOUT)
+    assert [event["text"] for event in user_events(stack, fresh)] == ["/greet", "do I need a GP referral?"]
     assert page_errors == []
 
 

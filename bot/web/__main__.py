@@ -6,12 +6,14 @@ import logging
 
 import uvicorn
 
+from bot import log_redaction
 from bot.web.app import create_app
 from bot.web.settings import WebSettings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_redaction.install()  # the same redaction as the Rasa servers (health information never in a log)
     settings = WebSettings.from_env()
     uvicorn.run(
         create_app(settings),

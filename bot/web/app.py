@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bot.booking_requests import BookingRequestStore, shared_store
 from bot.clinic_profile import load_profile
+from bot.request_limits import WEB_MAX_BYTES
 from bot.web import readiness
 from bot.web.assets import Asset, MissingWidgetDependency, WidgetBundle, build_bundle, loader_script
 from bot.web.demo_page import render_demo_page
@@ -76,6 +77,10 @@ def create_app(
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable) -> Response:
+        if int(request.headers.get("content-length") or 0) > WEB_MAX_BYTES or (
+            "chunked" in request.headers.get("transfer-encoding", "").lower()
+        ):
+            return JSONResponse({"detail": "request body too large"}, status_code=413)  # no route takes a body
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)

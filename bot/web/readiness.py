@@ -1,4 +1,4 @@
-"""Readiness: do the Rasa server and the action server answer?"""
+"""Readiness: is the Rasa server ready (model, conversations database) and does the action server answer?"""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ async def probe(client: httpx.AsyncClient, url: str) -> Dict[str, Any]:
 async def check(settings: WebSettings) -> Tuple[bool, Dict[str, Dict[str, Any]]]:
     """(all ready, details per dependency): Rasa's REST channel and the action server's /health, in parallel."""
     urls = {
-        "rasa": f"{settings.rasa_url}/webhooks/rest/",
+        "rasa": f"{settings.rasa_url}/webhooks/ready/",  # model loaded, conversations database writable
         "actions": f"{settings.action_server_url}/health",
     }
     async with httpx.AsyncClient(timeout=settings.readiness_timeout, trust_env=False) as client:

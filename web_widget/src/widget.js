@@ -63,6 +63,10 @@ const storage = {
   },
 };
 
+/* The server accepts only this session id format (bot/web/socketio_channel.py) and answers anything else with a
+   fresh id: a stored id of another format (an old or tampered copy) starts a new conversation. */
+const SESSION_ID = /^[0-9a-f]{32}$/;
+
 function randomId() {
   const bytes = new Uint8Array(16);
   window.crypto.getRandomValues(bytes);
@@ -76,7 +80,13 @@ function freshState() {
 function loadState() {
   try {
     const saved = JSON.parse(storage.get("localStorage", KEY));
-    if (saved && typeof saved.sessionId === "string" && Array.isArray(saved.history) && Array.isArray(saved.outbox)) {
+    if (
+      saved &&
+      typeof saved.sessionId === "string" &&
+      SESSION_ID.test(saved.sessionId) &&
+      Array.isArray(saved.history) &&
+      Array.isArray(saved.outbox)
+    ) {
       return saved;
     }
   } catch (e) {
@@ -326,6 +336,7 @@ function render() {
 let socket = null;
 let connection = "idle";
 let confirmed = false;
+let joined = null; // the session id the server confirmed to this socket: the only one it may send for
 let typingTimer = null;
 
 let unread = false;
@@ -388,15 +399,19 @@ function mine(item, live) {
   return live.slice().sort()[0] === tabId; // an orphan: adopted by one live tab
 }
 
+/* The server refuses a message for another session than the one this socket joined: after "New chat" in
+   another tab, the queue waits until the storage event has made this tab join the new session. */
 function flush() {
   if (!socket || !socket.connected || !confirmed) return;
   const live = liveTabs();
-  if (!loadState().outbox.some((item) => mine(item, live))) return;
+  const shared = loadState();
+  if (shared.sessionId !== joined || !shared.outbox.some((item) => mine(item, live))) return;
   let sent = false;
   update((s) => {
+    if (s.sessionId !== joined) return;
     s.outbox = s.outbox.filter((item) => {
       if (!mine(item, live)) return true;
-      socket.emit(USER_EVENT, { message: item.message, session_id: s.sessionId, metadata: metadata() });
+      socket.emit(USER_EVENT, { message: item.message, session_id: joined, metadata: metadata() });
       const entry = s.history.find((e) => e.id === item.entryId);
       if (entry) entry.status = "sent";
       sent = true;
@@ -464,11 +479,14 @@ function connect() {
   const offline = (text) => current === socket && showConnection("offline", text);
   current.on("connect", () => {
     confirmed = false;
+    joined = null;
     current.emit("session_request", { session_id: state.sessionId });
   });
   current.on("session_confirm", (sessionId) => {
     if (current !== socket) return;
-    if (typeof sessionId === "string" && sessionId !== state.sessionId) update((s) => (s.sessionId = sessionId));
+    if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId)) return;
+    if (sessionId !== state.sessionId) update((s) => (s.sessionId = sessionId));
+    joined = sessionId;
     confirmed = true;
     showConnection("online", "Online");
     flush();
@@ -490,6 +508,7 @@ function rejoin() {
   const previous = socket;
   socket = null;
   confirmed = false;
+  joined = null;
   previous.disconnect();
   connect();
 }

@@ -1,0 +1,183 @@
+"""Every change this project makes to Rasa's own behaviour at run time, checked against Rasa 3.6.21.
+
+Imported by bot/tracker_store.py, which every Rasa process of the project loads (endpoints.yml), so the
+patches are in place before Rasa builds its agent. Each change says why and which test guards it.
+
+1. No silent fallback to memory (`Agent._create_tracker_store`). Rasa wraps the tracker store in a
+   `FailSafeTrackerStore` that, when the database fails, logs and carries on with an in-memory store: forms
+   lose their state and what the patient said is never stored. Here a failure raises
+   `TrackerStoreUnavailable` instead, which (2) turns into the technical-problem answer.
+   Guard: tests/test_failures.py (conversations database unwritable during a conversation).
+2. A patient always gets a reply (`Agent.handle_message`). Rasa's channels swallow an exception while
+   handling a message (REST answers `[]`, socket.io and Meta say nothing), and an agent without a model
+   ignores messages. Here the patient gets `bot.service_messages.TECHNICAL_PROBLEM` (nothing of that turn is
+   stored). The log line names the exception type; bot/log_redaction.py keeps the patient's words out.
+   Guard: tests/test_failures.py, tests/test_zz_log_privacy.py (an error raised inside the NLU).
+3. Action server down: the form resumes when it is back (`RemoteAction.run`, `MessageProcessor.handle_message`).
+   Rasa logs a failed custom action and goes on without its events: the patient sees nothing and a form is
+   left half-run. Here a turn in which a custom action failed is not stored (`MessageProcessor.save_tracker`
+   skips it: the form and its slots stay as before the message; Rasa's own `UserUtteranceReverted` would not
+   do, its undo does not compose with the way trackers collapse a form's turns) and the patient is asked to
+   send the message again.
+   Guard: tests/test_failures.py (action server stopped in the middle of the ACC check, then restarted).
+4. Event type lookup cached (`Event.resolve_by_type`): Rasa walks every Event subclass for every stored event
+   (~10 % of a message's time under load, `make profile`). Same results and errors.
+   Guard: tests/test_tracker_store.py, tests/test_long_conversations.py.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import logging
+from typing import Any, Dict, List, Optional, Text, Type
+
+import rasa
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, Event
+
+from bot.service_messages import TECHNICAL_PROBLEM
+
+logger = logging.getLogger(__name__)
+
+CHECKED_RASA_VERSION = "3.6.21"
+if rasa.__version__ != CHECKED_RASA_VERSION:  # the patches below replace Rasa internals of this version
+    raise RuntimeError(f"bot/rasa_patches.py was checked against Rasa {CHECKED_RASA_VERSION}, not {rasa.__version__}")
+
+
+class TrackerStoreUnavailable(RuntimeError):
+    """The conversations database could not be read or written."""
+
+
+# -- 1. no silent fallback to an in-memory tracker store ---------------------------------------------------
+
+
+def _raise_unavailable(error: Exception) -> None:
+    raise TrackerStoreUnavailable(f"conversations database failed: {type(error).__name__}") from error
+
+
+_create_tracker_store = Agent._create_tracker_store
+
+
+def create_tracker_store(store: Optional[TrackerStore], domain: Domain) -> TrackerStore:
+    """Rasa's FailSafeTrackerStore, but raising instead of falling back to memory."""
+    wrapped = _create_tracker_store(store, domain)
+    if isinstance(wrapped, FailSafeTrackerStore):
+        wrapped._on_tracker_store_error = _raise_unavailable
+    return wrapped
+
+
+Agent._create_tracker_store = staticmethod(create_tracker_store)
+
+
+# -- 2. a patient always gets a reply ------------------------------------------------------------------------
+
+
+async def tell_technical_problem(message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+    """Send the technical-problem answer on the message's channel; return what a collecting channel holds."""
+    output = message.output_channel
+    if output is None:
+        return None
+    try:
+        await output.send_text_message(message.sender_id, TECHNICAL_PROBLEM)
+    except Exception as error:  # noqa: BLE001 (the channel itself is down: nothing more can be done)
+        logger.error("could not send the technical-problem answer: %s", type(error).__name__)
+    return output.messages if isinstance(output, CollectingOutputChannel) else None
+
+
+_agent_handle_message = Agent.handle_message
+
+
+async def agent_handle_message(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+    """`Agent.handle_message`; any failure (and a missing model) gets the technical-problem answer."""
+    if not self.is_ready():
+        logger.error("message not handled: no model is loaded")
+        return await tell_technical_problem(message)
+    try:
+        return await _agent_handle_message(self, message)
+    except Exception as error:  # noqa: BLE001 (whatever failed, the patient must hear from us)
+        logger.error("message not handled: %s", type(error).__name__, exc_info=True)
+        return await tell_technical_problem(message)
+
+
+Agent.handle_message = agent_handle_message
+
+
+# -- 3. a turn whose custom action failed is undone -----------------------------------------------------------
+
+_failed_actions: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("failed_actions", default=None)
+_remote_run = RemoteAction.run
+
+
+async def remote_action_run(self: RemoteAction, *args: Any, **kwargs: Any) -> List[Event]:
+    """`RemoteAction.run`, noting a failure (unreachable, refused, error) for the message being handled."""
+    try:
+        return await _remote_run(self, *args, **kwargs)
+    except ActionExecutionRejection:
+        raise  # the action's own "not me" answer (forms): part of normal dialogue
+    except Exception:
+        failed = _failed_actions.get()
+        if failed is not None:
+            failed.append(self.name())
+        raise
+
+
+RemoteAction.run = remote_action_run
+_processor_handle_message = MessageProcessor.handle_message
+_processor_save_tracker = MessageProcessor.save_tracker
+
+
+async def processor_save_tracker(self: MessageProcessor, tracker: Any) -> None:
+    """`MessageProcessor.save_tracker`, except at the end of a turn in which a custom action failed."""
+    if _failed_actions.get():
+        return  # the turn is dropped: the conversation stays as it was before the message
+    await _processor_save_tracker(self, tracker)
+
+
+async def processor_handle_message(self: MessageProcessor, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+    """`MessageProcessor.handle_message`; if a custom action failed, keep nothing of the turn and say so."""
+    failed: List[str] = []
+    token = _failed_actions.set(failed)
+    try:
+        result = await _processor_handle_message(self, message)
+    finally:
+        _failed_actions.reset(token)
+    if not failed:
+        return result
+    logger.error("custom action %s failed: turn not stored, patient asked to send the message again", failed[0])
+    tracker = await self.get_tracker(message.sender_id)  # as it was before the message
+    tracker.update(BotUttered(TECHNICAL_PROBLEM, metadata={"technical_problem": True}))
+    await self.save_tracker(tracker)
+    return await tell_technical_problem(message)
+
+
+MessageProcessor.save_tracker = processor_save_tracker
+MessageProcessor.handle_message = processor_handle_message
+
+
+# -- 4. cached event type lookup ------------------------------------------------------------------------------
+
+_resolve_uncached = Event.resolve_by_type
+
+
+@functools.cache
+def _resolve_cached(type_name: str) -> Optional[Type[Event]]:
+    return _resolve_uncached(type_name)
+
+
+def resolve_by_type(type_name: str, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+    """`Event.resolve_by_type` with the lookup cached; same results and errors."""
+    try:
+        return _resolve_cached(type_name)
+    except ValueError:
+        if default is not None:
+            return default
+        raise
+
+
+Event.resolve_by_type = staticmethod(resolve_by_type)
