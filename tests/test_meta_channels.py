@@ -8,6 +8,9 @@ tracker event must be the only ones there.
 
 from __future__ import annotations
 
+import asyncio
+import http.client
+import itertools
 import json
 import sqlite3
 import time
@@ -15,10 +18,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import pytest
 
+from bot.channels.messenger import MessengerInput
+from bot.channels.meta import MAX_WEBHOOK_BYTES
+from bot.channels.recent_ids import SeenMessages
+from bot.channels.sender_ids import INSTAGRAM, MESSENGER, namespaced
+from bot.channels.settings import ChannelSettings
 from bot.channels.webhook_auth import appsecret_proof, sign
 from bot.message_limits import TOO_LONG
 from tests.conftest import rest_send, texts
@@ -28,6 +36,7 @@ from tests.fake_graph import (
     TEST_INSTAGRAM_TOKEN,
     TEST_MESSENGER_TOKEN,
     TEST_VERIFY_TOKEN,
+    meta_env,
 )
 
 pytestmark = pytest.mark.e2e
@@ -81,6 +90,20 @@ def _open(request: urllib.request.Request) -> Tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def fb(psid: str) -> str:
+    """A Messenger user's conversation id in Rasa (and in the tracker store)."""
+    return namespaced(MESSENGER, psid)
+
+
+def ig(igsid: str) -> str:
+    """An Instagram user's conversation id in Rasa (and in the tracker store)."""
+    return namespaced(INSTAGRAM, igsid)
+
+
+def conversation(platform: str, user: str) -> str:
+    return fb(user) if platform == "facebook" else ig(user)
+
+
 def user_events(stack, sender: str) -> List[Dict[str, Any]]:
     with sqlite3.connect(stack.tracker_db) as conn:
         rows = conn.execute(
@@ -116,7 +139,7 @@ def sentinel(stack, fake_graph, platform: str, sender: str, account: str, replie
     """Send "kia ora" from `sender` and wait for its reply and its tracker event."""
     assert post(stack, platform, webhook(platform, account, text(sender, account, "kia ora")))[0] == 200
     fake_graph.wait_for_messages(sender, replies_before + 1)
-    wait_user_events(stack, sender, 1)
+    wait_user_events(stack, conversation(platform, sender), 1)
 
 
 # -- handshake ------------------------------------------------------------------------------------------
@@ -153,11 +176,12 @@ def test_messenger_text_is_answered_through_the_graph_api(stack, fake_graph):
         "appsecret_proof": appsecret_proof(TEST_MESSENGER_TOKEN, TEST_APP_SECRET),
     }
     assert send.body["messaging_type"] == "RESPONSE" and send.body["recipient"] == {"id": psid}
-    [user] = wait_user_events(stack, psid, 1)
+    [user] = wait_user_events(stack, fb(psid), 1)
     assert user["input_channel"] == "facebook" and user["message_id"] == mid
     assert user["parse_data"]["intent"]["name"] == "faq_referral"
     expected = {"platform": "facebook", "kind": "text", "account_id": page}
     assert {key: user["metadata"].get(key) for key in expected} == expected
+    assert user_events(stack, psid) == []  # the conversation is "messenger:<PSID>", never the bare PSID
 
 
 def test_an_over_long_message_gets_a_clear_answer_and_is_not_processed(stack, fake_graph):
@@ -167,7 +191,7 @@ def test_an_over_long_message_gets_a_clear_answer_and_is_not_processed(stack, fa
     [message] = fake_graph.wait_for_messages(psid, 1)
     assert reply_text(message) == TOO_LONG
     sentinel(stack, fake_graph, "facebook", psid, page, replies_before=1)  # the next message is answered
-    assert [e["text"] for e in user_events(stack, psid)] == ["kia ora"]
+    assert [e["text"] for e in user_events(stack, fb(psid))] == ["kia ora"]
 
 
 def test_greeting_buttons_become_a_button_template_on_messenger(stack, fake_graph):
@@ -187,7 +211,7 @@ def test_quick_reply_payload_triggers_its_intent(stack, fake_graph):
     over_rest = rest_send(stack, f"rest-{psid}", "/book_appointment")  # the same as the website's button
     messages = fake_graph.wait_for_messages(psid, len(over_rest))
     assert [reply_text(m) for m in messages] == [m["text"] for m in over_rest]
-    [user] = wait_user_events(stack, psid, 1)
+    [user] = wait_user_events(stack, fb(psid), 1)
     assert user["text"] == "/book_appointment" and user["parse_data"]["intent"]["name"] == "book_appointment"
 
 
@@ -197,7 +221,7 @@ def test_postback_payload_triggers_its_intent(stack, fake_graph):
     assert post(stack, "facebook", webhook("facebook", page, event(psid, page, postback=postback)))[0] == 200
     [message] = fake_graph.wait_for_messages(psid, 1)
     assert REFERRAL in message["text"]
-    [user] = wait_user_events(stack, psid, 1)
+    [user] = wait_user_events(stack, fb(psid), 1)
     assert user["parse_data"]["intent"]["name"] == "faq_referral" and user["metadata"]["kind"] == "postback"
 
 
@@ -209,10 +233,10 @@ def test_image_attachment_gets_a_plain_words_answer_and_its_url_is_not_stored(st
     [message] = fake_graph.wait_for_messages(psid, 1)
     answer = reply_text(message)
     assert "can't open photos" in answer and "111" in answer
-    [user] = wait_user_events(stack, psid, 1)
+    [user] = wait_user_events(stack, fb(psid), 1)
     assert user["parse_data"]["intent"]["name"] == "shared_attachment"
     assert user["metadata"]["attachment_types"] == ["image"]
-    assert url not in all_events_json(stack, psid)
+    assert url not in all_events_json(stack, fb(psid))
 
 
 def test_instagram_story_mention(stack, fake_graph):
@@ -224,9 +248,9 @@ def test_instagram_story_mention(stack, fake_graph):
     assert "mentioning Acute Acupuncture in your story" in message["text"]
     assert "messaging_type" not in fake_graph.requests_to(igsid)[-1].body
     assert fake_graph.requests_to(igsid)[-1].query["access_token"] == TEST_INSTAGRAM_TOKEN
-    [user] = wait_user_events(stack, igsid, 1)
+    [user] = wait_user_events(stack, ig(igsid), 1)
     assert user["input_channel"] == "instagram" and user["parse_data"]["intent"]["name"] == "story_mention"
-    assert url not in all_events_json(stack, igsid)
+    assert url not in all_events_json(stack, ig(igsid))
 
 
 def test_referral_answer_is_the_same_over_instagram_and_rest(stack, fake_graph):
@@ -246,7 +270,7 @@ def test_referral_answer_is_the_same_over_instagram_and_rest(stack, fake_graph):
     assert post(stack, "instagram", webhook("instagram", account, event(igsid, account, message=story_reply)))[0] == 200
     messages = fake_graph.wait_for_messages(igsid, 2)
     assert "physio" in messages[1]["text"]
-    events = wait_user_events(stack, igsid, 2)
+    events = wait_user_events(stack, ig(igsid), 2)
     assert [e["parse_data"]["intent"]["name"] for e in events] == ["faq_referral", "faq_other_treatment"]
     assert {e["input_channel"] for e in events} == {"instagram"} and events[1]["metadata"]["story_reply"] is True
 
@@ -268,7 +292,44 @@ def test_every_entry_and_every_event_of_a_batch(stack, fake_graph):
     first_replies = fake_graph.wait_for_messages(first, 2)
     assert GREETING in reply_text(first_replies[0]) and REFERRAL in reply_text(first_replies[1])  # in order
     assert "physio" in reply_text(fake_graph.wait_for_messages(second, 1)[0])
-    assert len(wait_user_events(stack, first, 2)) == 2 and len(wait_user_events(stack, second, 1)) == 1
+    assert len(wait_user_events(stack, fb(first), 2)) == 2 and len(wait_user_events(stack, fb(second), 1)) == 1
+
+
+def event_count(stack, conversation_id: str) -> int:
+    with sqlite3.connect(stack.tracker_db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?", (conversation_id,)).fetchone()[0]
+
+
+def stable_event_count(stack, conversation_id: str, timeout: float = 10) -> int:
+    """The number of stored events once it stops changing (the tracker is saved after the replies go out)."""
+    deadline, last = time.monotonic() + timeout, -1
+    while True:
+        count = event_count(stack, conversation_id)
+        if count == last or time.monotonic() > deadline:
+            return count
+        last = count
+        time.sleep(0.5)
+
+
+def test_the_same_id_over_rest_does_not_reach_the_messenger_conversation(stack, fake_graph):
+    psid, page = new_id("1"), new_id("9")
+    assert post(stack, "facebook", webhook("facebook", page, text(psid, page, "am I covered by ACC?")))[0] == 200
+    asked = fake_graph.wait_for_messages(psid, 1)
+    assert "date of your injury" in reply_text(asked[-1])  # the ACC check's form is waiting for an answer
+    wait_user_events(stack, fb(psid), 1)
+    stored = stable_event_count(stack, fb(psid))
+    assert stored > 1
+
+    # the same raw id over REST (or the website) is another conversation: not the form's next step
+    over_rest = texts(rest_send(stack, psid, "three weeks ago"))
+    assert "Got it: injury on" not in over_rest
+    assert event_count(stack, fb(psid)) == stored  # nothing added to the Messenger conversation
+    assert len(fake_graph.messages_to(psid)) == len(asked)  # and nothing sent to the Messenger user
+
+    # the Messenger conversation itself is where it was: the answer continues the form
+    assert post(stack, "facebook", webhook("facebook", page, text(psid, page, "three weeks ago")))[0] == 200
+    replies = fake_graph.wait_for_messages(psid, len(asked) + 1)
+    assert "Got it: injury on" in "\n".join(reply_text(m) for m in replies[len(asked) :])
 
 
 def test_retried_after_a_graph_server_error(stack, fake_graph):
@@ -296,7 +357,7 @@ def test_bad_signature_is_refused_and_nothing_reaches_the_assistant(stack, fake_
     }[case]
     assert post(stack, "facebook", body, signature)[0] == 403
     sentinel(stack, fake_graph, "facebook", psid, page)
-    [user] = user_events(stack, psid)
+    [user] = user_events(stack, fb(psid))
     assert user["text"] == "kia ora"
     assert len(fake_graph.messages_to(psid)) == 1
 
@@ -308,7 +369,7 @@ def test_wrong_object_is_refused(stack, fake_graph):
     assert post(stack, "facebook", webhook("facebook", page, text(psid, page, "hello"), obj="user"))[0] == 400
     sentinel(stack, fake_graph, "facebook", psid, page)
     sentinel(stack, fake_graph, "instagram", igsid, page)
-    assert [e["text"] for e in user_events(stack, psid) + user_events(stack, igsid)] == ["kia ora", "kia ora"]
+    assert [e["text"] for e in user_events(stack, fb(psid)) + user_events(stack, ig(igsid))] == ["kia ora", "kia ora"]
 
 
 def test_echoes_of_text_and_images_are_ignored(stack, fake_graph):
@@ -324,8 +385,8 @@ def test_echoes_of_text_and_images_are_ignored(stack, fake_graph):
     fake_graph.wait_for_messages(psid, 1)
     assert post(stack, "facebook", webhook("facebook", page, echo_text, echo_image))[0] == 200
     sentinel(stack, fake_graph, "facebook", psid, page, replies_before=1)
-    assert len(wait_user_events(stack, psid, 2)) == 2  # the two "kia ora" of the user, not the echoes
-    assert fake_graph.requests_to(page) == [] and user_events(stack, page) == []
+    assert len(wait_user_events(stack, fb(psid), 2)) == 2  # the two "kia ora" of the user, not the echoes
+    assert fake_graph.requests_to(page) == [] and user_events(stack, fb(page)) == []
     assert len(fake_graph.messages_to(psid)) == 2
 
 
@@ -336,9 +397,74 @@ def test_duplicate_delivery_is_processed_once(stack, fake_graph):
     assert post(stack, "facebook", body)[0] == 200  # Meta redelivers the same mid
     fake_graph.wait_for_messages(psid, 1)
     sentinel(stack, fake_graph, "facebook", psid, page, replies_before=1)
-    events = wait_user_events(stack, psid, 2)
+    events = wait_user_events(stack, fb(psid), 2)
     assert [e["parse_data"]["intent"]["name"] for e in events] == ["faq_referral", "greet"]
     assert len(fake_graph.messages_to(psid)) == 2
+
+
+def test_a_delivery_is_remembered_in_the_conversations_database(stack, fake_graph):
+    """What the server handled, another Rasa process (or the server after a restart) refuses as a redelivery."""
+    psid, page = new_id("1"), new_id("9")
+    body = json.dumps(webhook("facebook", page, text(psid, page, "do I need a GP referral?"))).encode()
+    assert post(stack, "facebook", body)[0] == 200
+    fake_graph.wait_for_messages(psid, 1)
+    another_process = MessengerInput(
+        ChannelSettings.load(MessengerInput.platform, None, meta_env(fake_graph.url)),
+        seen=SeenMessages(stack.tracker_db_url()),
+    )
+    assert asyncio.run(another_process.receive(body, sign(TEST_APP_SECRET, body))) == (200, "EVENT_RECEIVED", [])
+    # and the other way round: a message another process took is not handled by the server
+    taken = json.dumps(webhook("facebook", page, text(psid, page, "can I see a physio at the same time?"))).encode()
+    assert len(asyncio.run(another_process.receive(taken, sign(TEST_APP_SECRET, taken)))[2]) == 1
+    assert post(stack, "facebook", taken)[0] == 200
+    sentinel(stack, fake_graph, "facebook", psid, page, replies_before=1)
+    assert [e["text"] for e in wait_user_events(stack, fb(psid), 2)] == ["do I need a GP referral?", "kia ora"]
+    another_process.seen.close()
+
+
+def big_webhook(psid: str, page: str, size: int) -> bytes:
+    """A webhook whose one message makes the body `size` bytes long."""
+    head = json.dumps(webhook("facebook", page, text(psid, page, "PAD"))).encode()
+    pad = (b"pain " * (size // 5 + 1))[: size - len(head) + len(b"PAD")]
+    return head.replace(b"PAD", pad)
+
+
+def post_raw(stack, headers: Dict[str, str], body: Union[bytes, Iterator[bytes]]) -> int:
+    """POST to the Messenger webhook over a raw connection; the status, even if the server stops reading."""
+    parts = urllib.parse.urlsplit(stack.rasa_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.putrequest("POST", "/webhooks/facebook/webhook")
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        try:
+            for chunk in [body] if isinstance(body, bytes) else body:
+                connection.send(chunk)
+        except OSError:
+            pass  # the server answered and closed without reading the rest: read its answer
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_a_body_over_the_limit_gets_413_and_nothing_reaches_the_assistant(stack, fake_graph):
+    psid, page = new_id("1"), new_id("9")
+    body = big_webhook(psid, page, 2 * 1000 * 1000)  # 2 MB, validly signed
+    assert len(body) == 2_000_000 > MAX_WEBHOOK_BYTES and json.loads(body)
+    signed = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(TEST_APP_SECRET, body)}
+    assert post_raw(stack, {**signed, "Content-Length": str(len(body))}, body) == 413
+    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    chunked = (b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks)  # no Content-Length
+    assert post_raw(stack, {**signed, "Transfer-Encoding": "chunked"}, itertools.chain(chunked, [b"0\r\n\r\n"])) == 413
+    assert post(stack, "facebook", body)[0] == 413  # as urllib sends it
+    # just under the limit: read and handled (an over-long message: the clear answer)
+    under = big_webhook(psid, page, MAX_WEBHOOK_BYTES)
+    assert post(stack, "facebook", under)[0] == 200
+    [answer] = fake_graph.wait_for_messages(psid, 1)
+    assert reply_text(answer) == TOO_LONG
+    sentinel(stack, fake_graph, "facebook", psid, page, replies_before=1)
+    assert [e["text"] for e in user_events(stack, fb(psid))] == ["kia ora"]
 
 
 def test_standby_reads_reactions_deletions_and_changes_are_ignored(stack, fake_graph):
@@ -363,5 +489,5 @@ def test_standby_reads_reactions_deletions_and_changes_are_ignored(stack, fake_g
     assert post(stack, "instagram", seen)[0] == 200
     sentinel(stack, fake_graph, "facebook", psid, page)
     sentinel(stack, fake_graph, "instagram", igsid, page)
-    assert [e["text"] for e in user_events(stack, psid) + user_events(stack, igsid)] == ["kia ora", "kia ora"]
+    assert [e["text"] for e in user_events(stack, fb(psid)) + user_events(stack, ig(igsid))] == ["kia ora", "kia ora"]
     assert len(fake_graph.messages_to(psid)) == 1 and len(fake_graph.messages_to(igsid)) == 1

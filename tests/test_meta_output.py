@@ -14,6 +14,7 @@ from bot.channels.graph_client import GraphClient, backoff_delay, should_retry
 from bot.channels.instagram import InstagramOutput
 from bot.channels.messenger import MessengerOutput
 from bot.channels.meta import MetaOutput
+from bot.channels.sender_ids import namespaced
 from bot.channels.webhook_auth import appsecret_proof
 from tests.conftest import free_port
 from tests.fake_graph import TEST_API_VERSION, FakeGraph
@@ -27,7 +28,13 @@ LONG_ANSWER = (  # 2500 characters, 49 sentences
 
 
 def recipient() -> str:
-    return f"user-{uuid.uuid4().hex[:10]}"
+    """A new user's PSID / IGSID (numeric, as Meta's are): what the fake Graph API records."""
+    return f"{uuid.uuid4().int % 10**16:016d}"
+
+
+def to(output: MetaOutput, user: str) -> str:
+    """The user's conversation id in Rasa, which the output channel is given ("messenger:<PSID>")."""
+    return namespaced(output.id_channel, user)
 
 
 def client(graph: FakeGraph, **kwargs: Any) -> GraphClient:
@@ -48,7 +55,7 @@ def run(output: MetaOutput, send: Callable[[MetaOutput], Awaitable[Any]]) -> Any
 def test_long_answer_is_split_at_the_messenger_limit(fake_graph):
     user = recipient()
     assert len(LONG_ANSWER) == 2500
-    run(MessengerOutput(client(fake_graph)), lambda out: out.send_text_message(user, LONG_ANSWER))
+    run(MessengerOutput(client(fake_graph)), lambda out: out.send_text_message(to(out, user), LONG_ANSWER))
     parts = [m["text"] for m in fake_graph.messages_to(user)]
     assert len(parts) == 2 and all(len(p) <= 2000 for p in parts)
     assert all(p.endswith(".") for p in parts) and " ".join(parts) == LONG_ANSWER
@@ -56,7 +63,7 @@ def test_long_answer_is_split_at_the_messenger_limit(fake_graph):
 
 def test_long_answer_is_split_at_the_instagram_limit(fake_graph):
     user = recipient()
-    run(InstagramOutput(client(fake_graph)), lambda out: out.send_text_message(user, LONG_ANSWER))
+    run(InstagramOutput(client(fake_graph)), lambda out: out.send_text_message(to(out, user), LONG_ANSWER))
     parts = [m["text"] for m in fake_graph.messages_to(user)]
     assert len(parts) == 3 and all(len(p) <= 1000 for p in parts) and " ".join(parts) == LONG_ANSWER
 
@@ -65,7 +72,7 @@ def test_long_answer_is_split_at_the_instagram_limit(fake_graph):
 def test_twenty_buttons_are_trimmed_to_the_quick_reply_limit(fake_graph, output_class):
     user = recipient()
     buttons = [{"title": f"Treatment option number {i}", "payload": f"/option_{i}"} for i in range(20)]
-    run(output_class(client(fake_graph)), lambda out: out.send_text_with_buttons(user, "Which one?", buttons))
+    run(output_class(client(fake_graph)), lambda out: out.send_text_with_buttons(to(out, user), "Which one?", buttons))
     [message] = fake_graph.messages_to(user)
     assert message["text"] == "Which one?"
     replies = message["quick_replies"]
@@ -76,10 +83,13 @@ def test_twenty_buttons_are_trimmed_to_the_quick_reply_limit(fake_graph, output_
 def test_three_buttons_template_on_messenger_quick_replies_on_instagram(fake_graph):
     buttons = [{"title": "Referral?", "payload": "/faq_referral"}, {"title": "ACC", "payload": "/faq_acc_requirements"}]
     fb_user, ig_user = recipient(), recipient()
-    run(MessengerOutput(client(fake_graph)), lambda out: out.send_text_with_buttons(fb_user, "Kia ora!", buttons))
+    run(
+        MessengerOutput(client(fake_graph)),
+        lambda out: out.send_text_with_buttons(to(out, fb_user), "Kia ora!", buttons),
+    )
     run(
         InstagramOutput(client(fake_graph), prefer_template=False),
-        lambda out: out.send_text_with_buttons(ig_user, "Kia ora!", buttons),
+        lambda out: out.send_text_with_buttons(to(out, ig_user), "Kia ora!", buttons),
     )
     [fb] = fake_graph.messages_to(fb_user)
     assert fb["attachment"]["payload"]["template_type"] == "button"
@@ -90,8 +100,11 @@ def test_three_buttons_template_on_messenger_quick_replies_on_instagram(fake_gra
 
 def test_request_shape_token_proof_and_messaging_type(fake_graph):
     fb_user, ig_user = recipient(), recipient()
-    run(MessengerOutput(client(fake_graph)), lambda out: out.send_text_message(fb_user, "Hi"))
-    run(InstagramOutput(client(fake_graph)), lambda out: out.send_image_url(ig_user, "https://example.org/map.png"))
+    run(MessengerOutput(client(fake_graph)), lambda out: out.send_text_message(to(out, fb_user), "Hi"))
+    run(
+        InstagramOutput(client(fake_graph)),
+        lambda out: out.send_image_url(to(out, ig_user), "https://example.org/map.png"),
+    )
     [fb] = fake_graph.requests_to(fb_user)
     assert fb.path == f"/{TEST_API_VERSION}/me/messages"
     assert fb.query == {"access_token": TOKEN, "appsecret_proof": appsecret_proof(TOKEN, SECRET)}
@@ -105,13 +118,16 @@ def test_request_shape_token_proof_and_messaging_type(fake_graph):
 
 def test_paragraphs_are_separate_messages(fake_graph):
     user = recipient()
-    run(MessengerOutput(client(fake_graph)), lambda out: out.send_text_message(user, "First.\n\nSecond.\nSame."))
+    run(
+        MessengerOutput(client(fake_graph)),
+        lambda out: out.send_text_message(to(out, user), "First.\n\nSecond.\nSame."),
+    )
     assert fake_graph.messages_to(user) == [{"text": "First."}, {"text": "Second.\nSame."}]
 
 
 def test_sender_actions(fake_graph):
     user = recipient()
-    run(MessengerOutput(client(fake_graph)), lambda out: out.send_action(user, "typing_on"))
+    run(MessengerOutput(client(fake_graph)), lambda out: out.send_action(to(out, user), "typing_on"))
     assert fake_graph.actions_to(user) == ["typing_on"]
 
 
@@ -128,7 +144,7 @@ def test_sender_actions(fake_graph):
 def test_server_errors_and_rate_limits_are_retried(fake_graph, status, error, headers):
     user = recipient()
     fake_graph.fail(user, status, error, times=2, **headers)
-    run(MessengerOutput(client(fake_graph)), lambda out: out.send_text_message(user, "Hi"))
+    run(MessengerOutput(client(fake_graph)), lambda out: out.send_text_message(to(out, user), "Hi"))
     attempts = [r.status for r in fake_graph.requests_to(user)]
     assert attempts == [status, status, 200]
     assert fake_graph.messages_to(user) == [{"text": "Hi"}]
@@ -143,7 +159,7 @@ def test_client_errors_are_logged_with_their_code_and_not_retried(fake_graph, ca
     )
     secret_text = "my private symptom description"
     with caplog.at_level(logging.DEBUG, logger="bot.channels"):
-        run(MessengerOutput(client(fake_graph)), lambda out: out.send_text_message(user, secret_text))
+        run(MessengerOutput(client(fake_graph)), lambda out: out.send_text_message(to(out, user), secret_text))
     assert [r.status for r in fake_graph.requests_to(user)] == [400]
     [record] = [r for r in caplog.records if r.name == "bot.channels.graph_client"]
     assert record.levelno == logging.ERROR
@@ -158,7 +174,7 @@ def test_giving_up_after_the_last_attempt(fake_graph, caplog):
     fake_graph.fail(user, 502, {}, times=10)
     output = MessengerOutput(client(fake_graph, max_attempts=3))
     with caplog.at_level(logging.WARNING, logger="bot.channels"):
-        run(output, lambda out: out.send_text_message(user, "Hi"))
+        run(output, lambda out: out.send_text_message(to(out, user), "Hi"))
     assert [r.status for r in fake_graph.requests_to(user)] == [502, 502, 502]
     assert output.sent == 0
     levels = [r.levelno for r in caplog.records if r.name == "bot.channels.graph_client"]
@@ -168,7 +184,7 @@ def test_giving_up_after_the_last_attempt(fake_graph, caplog):
 def test_sender_actions_are_not_retried(fake_graph):
     user = recipient()
     fake_graph.fail(user, 500, {"code": 2, "is_transient": True}, times=3, kind="sender_action")
-    run(MessengerOutput(client(fake_graph)), lambda out: out.send_action(user, "typing_on"))
+    run(MessengerOutput(client(fake_graph)), lambda out: out.send_action(to(out, user), "typing_on"))
     assert [r.status for r in fake_graph.requests_to(user)] == [500]
 
 
@@ -192,7 +208,7 @@ def test_without_an_access_token_nothing_is_sent(fake_graph, caplog):
     user = recipient()
     graph = GraphClient(None, fake_graph.url, TEST_API_VERSION)
     with caplog.at_level(logging.ERROR, logger="bot.channels"):
-        run(MessengerOutput(graph), lambda out: out.send_text_message(user, "Hi"))
+        run(MessengerOutput(graph), lambda out: out.send_text_message(to(out, user), "Hi"))
     assert fake_graph.requests_to(user) == [] and "no access token" in caplog.text
 
 
@@ -205,3 +221,22 @@ def test_retry_policy():
     delays = [backoff_delay(attempt, 1.0, 8.0) for attempt in (1, 2, 3, 4, 5)]
     assert 0.5 <= delays[0] <= 1 and 1 <= delays[1] <= 2 and 2 <= delays[2] <= 4 and delays[4] <= 8
     assert backoff_delay(1, 0.1, 8.0, retry_after=3) == 3 and backoff_delay(1, 0.1, 8.0, retry_after=60) == 8
+
+
+@pytest.mark.parametrize("output_class", [MessengerOutput, InstagramOutput])
+def test_nothing_is_sent_to_another_channels_conversation(fake_graph, caplog, output_class):
+    user = recipient()
+    other = "instagram" if output_class is MessengerOutput else "messenger"
+    refused = [user, f"{other}:{user}", f"rest:{user}", f"web:{user}", f"{output_class.id_channel}:user-1"]
+    with caplog.at_level(logging.WARNING, logger="bot.channels"):
+        for conversation in refused:
+            output = output_class(client(fake_graph))
+            run(output, lambda out, to_id=conversation: out.send_text_message(to_id, "Hi"))
+            run(output, lambda out, to_id=conversation: out.send_action(to_id, "typing_on"))
+            assert output.sent == 0
+    assert fake_graph.requests_to(user) == [] and fake_graph.requests_to("user-1") == []
+    assert f"nothing sent, the recipient is not a {output_class.id_channel} conversation" in caplog.text
+    assert user not in caplog.text and "user-1" not in caplog.text
+    # its own conversation: the prefix is stripped before the Send API
+    run(output_class(client(fake_graph)), lambda out: out.send_text_message(to(out, user), "Hi"))
+    assert fake_graph.messages_to(user) == [{"text": "Hi"}]

@@ -3,24 +3,30 @@ settings, and the framework-free webhook handling of the input channel."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import logging
-from typing import Any, Dict
+from types import SimpleNamespace
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
+from rasa.core.channels.channel import UserMessage
+from sanic.exceptions import PayloadTooLarge
 
 from bot.channels import webhook_auth
 from bot.channels.events import AFFIRM, SHARED_ATTACHMENT, STORY_MENTION, parse_webhook
 from bot.channels.instagram import INSTAGRAM, InstagramInput
-from bot.channels.messenger import MESSENGER, MessengerInput
-from bot.channels.recent_ids import RecentIds
+from bot.channels.messenger import MESSENGER, MessengerInput, MessengerOutput
+from bot.channels.meta import MAX_WEBHOOK_BYTES, read_body
+from bot.channels.recent_ids import RecentIds, SeenMessages
 from bot.channels.settings import ChannelSettings
 from bot.channels.webhook_auth import appsecret_proof, sign, signature_is_valid, subscription_challenge
 
 SECRET = "unit-test-secret"
 BODY = b'{"object":"page","entry":[]}'
+PSID = "2471935872938475"  # Meta's ids are numeric
 
 
 # -- signature --------------------------------------------------------------------------------------------
@@ -278,31 +284,142 @@ def test_secrets_in_credentials_yml_are_ignored(caplog):
 # -- the input channel without a web server ---------------------------------------------------------------
 
 
-def channel(env: Dict[str, str] = ENV, cls=MessengerInput):
-    return cls(ChannelSettings.load(cls.platform, None, env))
+def channel(env: Dict[str, str] = ENV, cls=MessengerInput, database_url: Optional[str] = None):
+    """A channel; de-duplication in this process's memory only unless `database_url` is given."""
+    return cls(ChannelSettings.load(cls.platform, None, env), seen=SeenMessages(database_url))
+
+
+def receive(input_channel, body: bytes, signature: Optional[str]):
+    return asyncio.run(input_channel.receive(body, signature))
 
 
 def test_without_an_app_secret_every_webhook_is_refused():
     locked = channel({})
-    body = json.dumps(payload(event(message={"mid": "n1", "text": "hi"}))).encode()
+    body = json.dumps(payload(event(PSID, message={"mid": "n1", "text": "hi"}))).encode()
     for signature in (None, sign("", body), sign("anything", body)):
-        assert locked.receive(body, signature) == (403, "forbidden", [])
+        assert receive(locked, body, signature) == (403, "forbidden", [])
     assert locked.verification({"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"})[0] == 403
 
 
-def test_receive_checks_signature_object_and_duplicates():
-    fb = channel()
-    body = json.dumps(payload(event(message={"mid": "r1", "text": "hi"}))).encode()
-    assert fb.receive(body, None)[0] == 403
-    assert fb.receive(body, sign("wrong", body))[0] == 403
-    status, _, messages = fb.receive(body, sign("s", body))
+def test_receive_checks_signature_object_and_duplicates(tmp_path):
+    fb = channel(database_url=f"sqlite:///{tmp_path / 'conversations.sqlite'}")
+    body = json.dumps(payload(event(PSID, message={"mid": "r1", "text": "hi"}))).encode()
+    assert receive(fb, body, None)[0] == 403
+    assert receive(fb, body, sign("wrong", body))[0] == 403
+    status, _, messages = receive(fb, body, sign("s", body))
     assert status == 200 and [m.text for m in messages] == ["hi"]
-    assert fb.receive(body, sign("s", body)) == (200, "EVENT_RECEIVED", [])  # redelivery
-    wrong_object = json.dumps(payload(event(message={"mid": "r2", "text": "hi"}), obj="instagram")).encode()
-    assert fb.receive(wrong_object, sign("s", wrong_object))[0] == 400
+    assert receive(fb, body, sign("s", body)) == (200, "EVENT_RECEIVED", [])  # redelivery
+    wrong_object = json.dumps(payload(event(PSID, message={"mid": "r2", "text": "hi"}), obj="instagram")).encode()
+    assert receive(fb, wrong_object, sign("s", wrong_object))[0] == 400
     ig = channel(cls=InstagramInput)
-    assert ig.receive(body, sign("s", body))[0] == 400  # a Page payload on the Instagram webhook
-    assert fb.receive(b"not json", sign("s", b"not json"))[0] == 400
+    assert receive(ig, body, sign("s", body))[0] == 400  # a Page payload on the Instagram webhook
+    assert receive(fb, b"not json", sign("s", b"not json"))[0] == 400
+
+
+def test_conversation_ids_are_namespaced_by_channel():
+    assert MessengerInput.conversation_id(PSID) == f"messenger:{PSID}"
+    assert InstagramInput.conversation_id(PSID) == f"instagram:{PSID}"
+    assert channel().get_output_channel().platform_id(f"messenger:{PSID}") == PSID
+    assert channel(cls=InstagramInput).get_output_channel().platform_id(f"instagram:{PSID}") == PSID
+
+
+def test_messages_reach_rasa_under_the_namespaced_id():
+    fb = channel()
+    body = json.dumps(payload(event(PSID, message={"mid": "ns1", "text": "hi"}))).encode()
+    _, _, [incoming] = receive(fb, body, sign("s", body))
+    reached: List[UserMessage] = []
+    actions: List[Tuple[str, str]] = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        reached.append(message)
+
+    async def send_action(self, recipient_id: str, action: str) -> None:
+        actions.append((recipient_id, action))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MessengerOutput, "send_action", send_action)
+        asyncio.run(fb.handle(incoming, on_new_message))
+    [message] = reached
+    assert message.sender_id == f"messenger:{PSID}" and message.input_channel == "facebook"
+    assert actions == [(f"messenger:{PSID}", action) for action in ("mark_seen", "typing_on", "typing_off")]
+
+
+def test_the_turn_lock_is_keyed_on_the_namespaced_id():
+    fb = channel()
+    body = json.dumps(payload(event(PSID, message={"mid": "lk1", "text": "hi"}))).encode()
+    _, _, [incoming] = receive(fb, body, sign("s", body))
+    held: List[List[str]] = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        held.append(list(fb._turns))
+
+    async def send_action(self, recipient_id: str, action: str) -> None:
+        pass
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MessengerOutput, "send_action", send_action)
+        asyncio.run(fb.handle(incoming, on_new_message))
+    assert held == [[f"messenger:{PSID}"]] and fb._turns == {}
+
+
+@pytest.mark.parametrize("sender", ["user-1", "messenger:123", "rest:123", "12 34", "1" * 41, "١٢٣"])
+def test_messages_from_ids_that_are_not_meta_ids_are_ignored_without_logging_the_id(caplog, sender):
+    fb = channel()
+    events = [event(sender, message={"mid": "bad1", "text": "hi"}), event(PSID, message={"mid": "ok1", "text": "yo"})]
+    body = json.dumps(payload(*events)).encode()
+    with caplog.at_level(logging.DEBUG, logger="bot.channels"):
+        status, _, messages = receive(fb, body, sign("s", body))
+    assert status == 200 and [(m.sender_id, m.text) for m in messages] == [(PSID, "yo")]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["facebook channel: 1 messages ignored, their sender id is not a Meta id"]
+    assert sender not in caplog.text
+
+
+def test_a_body_over_the_limit_gets_413_before_the_signature_check_or_parsing(caplog):
+    assert 1000 * 1000 <= MAX_WEBHOOK_BYTES < 2 * 1000 * 1000  # Meta's batches fit; the 2 MB e2e POST does not
+    fb = channel()
+    message = {"mid": "big1", "text": "x" * MAX_WEBHOOK_BYTES}
+    body = json.dumps(payload(event(PSID, message=message))).encode()
+    with caplog.at_level(logging.WARNING, logger="bot.channels"):
+        assert receive(fb, body, sign("s", body)) == (413, "payload too large", [])  # even validly signed
+        assert receive(fb, body, None)[0] == 413
+        assert receive(channel({}), body, None)[0] == 413
+    assert "body over 1048576 bytes" in caplog.text
+    # exactly at the limit: read (then refused for its signature, or handled)
+    at_limit = b" " * (MAX_WEBHOOK_BYTES - len(BODY)) + BODY
+    assert receive(fb, at_limit, sign("wrong", at_limit))[0] == 403
+    assert receive(fb, at_limit, sign("s", at_limit)) == (200, "EVENT_RECEIVED", [])
+    assert receive(fb, at_limit + b" ", sign("s", at_limit + b" "))[0] == 413
+
+
+class FakeRequest:
+    """What `read_body` uses of a Sanic request."""
+
+    def __init__(self, body: bytes, declared: Optional[int], server_limit: int = 100_000_000) -> None:
+        self.headers = {} if declared is None else {"content-length": str(declared)}
+        self.app = SimpleNamespace(config=SimpleNamespace(REQUEST_MAX_SIZE=server_limit))
+        self.stream = SimpleNamespace(request_max_size=float("inf"))  # Sanic lifts it for streaming handlers
+        self.body = b""
+        self._chunks = [body[i : i + 1000] for i in range(0, len(body), 1000)]
+        self.read = 0
+
+    async def receive_body(self) -> None:  # as Sanic reads: stops past the stream's limit
+        for chunk in self._chunks:
+            self.read += len(chunk)
+            if self.read > self.stream.request_max_size:
+                raise PayloadTooLarge("Request body exceeds the size limit")
+            self.body += chunk
+
+
+def test_the_webhook_reads_no_more_than_the_limit():
+    big = b"x" * (MAX_WEBHOOK_BYTES + 1)
+    declared = FakeRequest(big, declared=len(big))
+    assert asyncio.run(read_body(declared)) is None and declared.read == 0  # refused before reading
+    chunked = FakeRequest(big, declared=None)
+    assert asyncio.run(read_body(chunked)) is None and chunked.read <= MAX_WEBHOOK_BYTES + 1000
+    assert asyncio.run(read_body(FakeRequest(big[:-1], declared=MAX_WEBHOOK_BYTES))) == big[:-1]
+    smaller_server_limit = FakeRequest(b"x" * 5000, declared=None, server_limit=4000)
+    assert asyncio.run(read_body(smaller_server_limit)) is None
 
 
 def test_verification():

@@ -50,7 +50,7 @@ IGNORED_EVENT_KEYS = (
 class IncomingMessage:
     """One user message for the assistant."""
 
-    sender_id: str  # PSID (Messenger) or IGSID (Instagram): the conversation id in Rasa
+    sender_id: str  # PSID (Messenger) or IGSID (Instagram); the channel namespaces it for Rasa ("messenger:<PSID>")
     text: str  # what Rasa parses
     kind: str  # text | quick_reply | postback | attachment | story_mention | unsupported
     mid: Optional[str]  # Meta's message id (postbacks may lack one on old API versions)

@@ -1,4 +1,4 @@
-"""Instagram Direct channel: webhook /webhooks/instagram/webhook, conversations keyed by the user's IGSID.
+"""Instagram Direct channel: webhook /webhooks/instagram/webhook, conversation ids `instagram:<the user's IGSID>`.
 
 credentials.yml: `bot.channels.instagram.InstagramInput:` (see docs/meta-setup.md). Reads
 META_APP_SECRET, META_VERIFY_TOKEN, INSTAGRAM_ACCESS_TOKEN, META_GRAPH_BASE_URL and
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.channels.formatting import INSTAGRAM_LIMITS
 from bot.channels.meta import MetaInput, MetaOutput
+from bot.channels.sender_ids import INSTAGRAM as INSTAGRAM_IDS
 from bot.channels.settings import Platform
 
 INSTAGRAM = Platform(
@@ -26,6 +27,7 @@ class InstagramOutput(MetaOutput):
     """Sends responses to Instagram users (1000-character parts, buttons as quick replies)."""
 
     platform = INSTAGRAM
+    id_channel = INSTAGRAM_IDS
 
 
 class InstagramInput(MetaInput):

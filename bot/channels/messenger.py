@@ -1,4 +1,4 @@
-"""Facebook Messenger channel: webhook /webhooks/facebook/webhook, conversations keyed by the user's PSID.
+"""Facebook Messenger channel: webhook /webhooks/facebook/webhook, conversation ids `messenger:<the user's PSID>`.
 
 credentials.yml: `bot.channels.messenger.MessengerInput:` (see docs/meta-setup.md). Reads
 META_APP_SECRET, META_VERIFY_TOKEN, MESSENGER_PAGE_ACCESS_TOKEN, META_GRAPH_BASE_URL and
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.channels.formatting import MESSENGER_LIMITS
 from bot.channels.meta import MetaInput, MetaOutput
+from bot.channels.sender_ids import MESSENGER as MESSENGER_IDS
 from bot.channels.settings import Platform
 
 MESSENGER = Platform(
@@ -25,6 +26,7 @@ class MessengerOutput(MetaOutput):
     """Sends responses to Messenger users (button template for up to 3 buttons, else quick replies)."""
 
     platform = MESSENGER
+    id_channel = MESSENGER_IDS
 
 
 class MessengerInput(MetaInput):

@@ -1,9 +1,14 @@
 """The input and output channel shared by Messenger and Instagram Direct.
 
-A webhook POST is answered as soon as it is authenticated and parsed (Meta wants a quick 200 and
-redelivers otherwise); its messages are then handled in the background, one at a time per sender
-and in delivery order, so a conversation's turns never overlap. Each message: mark_seen, typing_on,
-the assistant's turn (its responses go out through the Send API), typing_off if it said nothing.
+A webhook POST is answered as soon as it is authenticated, parsed and its messages checked against the
+ones already handled (Meta wants a quick 200 and redelivers otherwise); its messages are then handled in
+the background, one at a time per sender and in delivery order, so a conversation's turns never overlap.
+Each message: mark_seen, typing_on, the assistant's turn (its responses go out through the Send API),
+typing_off if it said nothing.
+
+Conversation ids are namespaced by channel (bot/channels/sender_ids.py): a Messenger user is
+`messenger:<PSID>` in Rasa, an Instagram user `instagram:<IGSID>`. The input channel adds the prefix; the
+output channel removes it before it calls the Send API and sends nothing to another channel's conversation.
 """
 
 from __future__ import annotations
@@ -31,26 +36,58 @@ from typing import (
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.events import IncomingMessage, parse_webhook
 from bot.channels.formatting import build_generic_template, build_messages, split_text
 from bot.channels.graph_client import GraphClient
-from bot.channels.recent_ids import RecentIds
+from bot.channels.recent_ids import SeenMessages, conversations_db_url
+from bot.channels.sender_ids import META_ID, channel_of, namespaced, raw_id
 from bot.channels.settings import ChannelSettings, Platform
 from bot.channels.webhook_auth import SIGNATURE_HEADER, signature_is_valid, subscription_challenge
 from bot.message_limits import limited
+from bot.request_limits import META_WEBHOOK_MAX_BYTES
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+# The largest webhook body accepted (413 before its signature is checked or its JSON parsed, not read further):
+# the arithmetic from Meta's batch size is in bot/request_limits.py, the one place for body limits.
+MAX_WEBHOOK_BYTES = META_WEBHOOK_MAX_BYTES
+
+
+async def read_body(request: Request, limit: int = MAX_WEBHOOK_BYTES) -> Optional[bytes]:
+    """The body of a streamed request, or None if it is longer than `limit` bytes (or than the server's
+    REQUEST_MAX_SIZE, if smaller), then read no further.
+
+    A declared Content-Length over the limit is refused before any of the body is read; a chunked body
+    is read until it passes the limit.
+    """
+    server_limit = getattr(getattr(getattr(request, "app", None), "config", None), "REQUEST_MAX_SIZE", None)
+    if isinstance(server_limit, int) and server_limit > 0:
+        limit = min(limit, server_limit)  # a smaller limit for the whole server still holds
+    declared = (request.headers.get("content-length") or "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    stream = getattr(request, "stream", None)
+    if stream is not None and hasattr(stream, "request_max_size"):
+        stream.request_max_size = limit  # Sanic lifts its limit for streaming handlers: set ours
+    try:
+        await request.receive_body()
+    except PayloadTooLarge:
+        return None
+    body = request.body or b""
+    return body if len(body) <= limit else None
 
 
 class MetaOutput(OutputChannel):
     """Sends the assistant's responses to one platform through the Send API."""
 
     platform: ClassVar[Platform]
+    id_channel: ClassVar[str]  # conversation ids of this platform are "<id_channel>:<PSID or IGSID>"
 
     def __init__(self, client: GraphClient, prefer_template: bool = True) -> None:
         self.client = client
@@ -61,9 +98,22 @@ class MetaOutput(OutputChannel):
     def name(cls) -> str:
         return cls.platform.name
 
+    def platform_id(self, recipient_id: str) -> Optional[str]:
+        """The PSID / IGSID to address for the conversation id `recipient_id`, or None (log a warning) if it is
+        not one of this platform's conversations: nothing is ever sent to another channel's conversation."""
+        if channel_of(recipient_id) == self.id_channel:
+            platform_id = raw_id(self.id_channel, recipient_id)
+            if META_ID.fullmatch(platform_id):
+                return platform_id
+        logger.warning("%s channel: nothing sent, the recipient is not a %s conversation", self.name(), self.id_channel)
+        return None
+
     async def send_message(self, recipient_id: str, message: Dict[str, Any]) -> bool:
-        """Send one Send API `message` object; True if Meta accepted it."""
-        body: Dict[str, Any] = {"recipient": {"id": recipient_id}}
+        """Send one Send API `message` object to the conversation `recipient_id`; True if Meta accepted it."""
+        platform_id = self.platform_id(recipient_id)
+        if platform_id is None:
+            return False
+        body: Dict[str, Any] = {"recipient": {"id": platform_id}}
         if self.platform.messaging_type:
             body["messaging_type"] = self.platform.messaging_type
         body["message"] = message
@@ -73,7 +123,9 @@ class MetaOutput(OutputChannel):
 
     async def send_action(self, recipient_id: str, action: str) -> None:
         """A sender action ("mark_seen", "typing_on", "typing_off"); best effort, never retried."""
-        await self.client.send({"recipient": {"id": recipient_id}, "sender_action": action}, action, retry=False)
+        platform_id = self.platform_id(recipient_id)
+        if platform_id is not None:
+            await self.client.send({"recipient": {"id": platform_id}, "sender_action": action}, action, retry=False)
 
     async def _send_all(self, recipient_id: str, messages: Iterable[Dict[str, Any]]) -> None:
         for message in messages:
@@ -132,7 +184,8 @@ class MetaInput(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> MetaInput:
         return cls(ChannelSettings.load(cls.platform, credentials))
 
-    def __init__(self, settings: ChannelSettings) -> None:
+    def __init__(self, settings: ChannelSettings, seen: Optional[SeenMessages] = None) -> None:
+        """`seen`: where handled message ids are kept; by default the conversations' database."""
         self.settings = settings
         self.client = GraphClient(
             settings.access_token,
@@ -140,7 +193,8 @@ class MetaInput(InputChannel):
             settings.graph_api_version,
             app_secret=settings.app_secret if settings.use_appsecret_proof else None,
         )
-        self.recent = RecentIds()
+        self._app: Any = None  # the Sanic app (Rasa server) the webhook runs in, once a webhook came in
+        self.seen = seen or SeenMessages(lambda: conversations_db_url(self._app))
         self._tasks: Set[asyncio.Task] = set()
         self._turns: Dict[str, Tuple[asyncio.Lock, int]] = {}
         missing = [
@@ -170,8 +224,17 @@ class MetaInput(InputChannel):
             return 403, "forbidden"
         return 200, challenge
 
-    def receive(self, body: bytes, signature: Optional[str]) -> Tuple[int, str, List[IncomingMessage]]:
-        """(status, body, new messages to handle) for a webhook POST with its raw body and signature header."""
+    @classmethod
+    def conversation_id(cls, platform_id: str) -> str:
+        """The conversation id in Rasa of a PSID / IGSID ("1234" -> "messenger:1234")."""
+        return namespaced(cls.output_class.id_channel, platform_id)
+
+    def check(self, body: bytes, signature: Optional[str]) -> Tuple[int, str, List[IncomingMessage]]:
+        """(status, body, messages) for a webhook POST with its raw body and signature header, before the
+        messages are checked against the ones already handled (`receive` does both)."""
+        if len(body) > MAX_WEBHOOK_BYTES:
+            logger.warning("%s channel: webhook refused, body over %d bytes", self.name(), MAX_WEBHOOK_BYTES)
+            return 413, "payload too large", []
         if not self.settings.app_secret:
             logger.warning("%s channel: webhook refused, no app secret configured", self.name())
             return 403, "forbidden", []
@@ -198,17 +261,31 @@ class MetaInput(InputChannel):
             )
             return 400, "bad request", []
         parsed = parse_webhook(payload)
-        fresh = [message for message in parsed.messages if self.recent.first_time(message.dedup_key)]
-        duplicates = len(parsed.messages) - len(fresh)
-        if duplicates or parsed.ignored:
-            logger.debug(
-                "%s channel: %d new messages, %d duplicates, ignored %s",
+        messages = [message for message in parsed.messages if META_ID.fullmatch(message.sender_id)]
+        if len(messages) < len(parsed.messages):
+            logger.warning(
+                "%s channel: %d messages ignored, their sender id is not a Meta id",
                 self.name(),
-                len(fresh),
-                duplicates,
-                dict(parsed.ignored),
+                len(parsed.messages) - len(messages),
             )
-        return 200, "EVENT_RECEIVED", fresh
+        if parsed.ignored:
+            logger.debug("%s channel: ignored %s", self.name(), dict(parsed.ignored))
+        return 200, "EVENT_RECEIVED", messages
+
+    async def receive(self, body: bytes, signature: Optional[str]) -> Tuple[int, str, List[IncomingMessage]]:
+        """(status, body, new messages to handle) for a webhook POST with its raw body and signature header.
+
+        A message already handled (by this or another Rasa process sharing the database) is left out.
+        """
+        status, text, messages = self.check(body, signature)
+        if not messages:
+            return status, text, messages
+        first = await self.seen.check([f"{self.name()}:{message.dedup_key}" for message in messages])
+        fresh = [message for message, new in zip(messages, first) if new]
+        if len(fresh) < len(messages):
+            duplicates = len(messages) - len(fresh)
+            logger.debug("%s channel: %d new messages, %d duplicates", self.name(), len(fresh), duplicates)
+        return status, text, fresh
 
     # -- handling messages -----------------------------------------------------------------------------
 
@@ -229,14 +306,15 @@ class MetaInput(InputChannel):
 
     async def handle(self, incoming: IncomingMessage, on_new_message: OnNewMessage) -> None:
         """Run one message through the assistant; its responses are sent by the output channel."""
-        async with self._turn(incoming.sender_id):
+        conversation_id = self.conversation_id(incoming.sender_id)
+        async with self._turn(conversation_id):
             output = self.get_output_channel()
-            await output.send_action(incoming.sender_id, "mark_seen")
-            await output.send_action(incoming.sender_id, "typing_on")
+            await output.send_action(conversation_id, "mark_seen")
+            await output.send_action(conversation_id, "typing_on")
             message = UserMessage(
                 incoming.text,
                 output,
-                incoming.sender_id,
+                conversation_id,
                 input_channel=self.name(),
                 message_id=incoming.mid,
                 metadata={"platform": self.name(), **incoming.metadata},
@@ -248,13 +326,13 @@ class MetaInput(InputChannel):
                     "%s channel: handling message %s from %s failed: %s",
                     self.name(),
                     incoming.mid,
-                    incoming.sender_id,
+                    conversation_id,
                     type(error).__name__,
                     exc_info=logger.isEnabledFor(logging.DEBUG),
                 )
             finally:
                 if output.sent == 0:
-                    await output.send_action(incoming.sender_id, "typing_off")
+                    await output.send_action(conversation_id, "typing_off")
 
     def schedule(self, messages: Iterable[IncomingMessage], on_new_message: OnNewMessage) -> None:
         """Handle `messages` in the background (the webhook answers Meta without waiting)."""
@@ -265,10 +343,11 @@ class MetaInput(InputChannel):
             task.add_done_callback(self._tasks.discard)
 
     async def drain(self, timeout: float = 20) -> None:
-        """Wait for messages still being handled (on shutdown), then close the HTTP session."""
+        """Wait for messages still being handled (on shutdown), then close the HTTP session and the database."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
         await self.client.close()
+        self.seen.close()
 
     # -- Rasa / Sanic glue -----------------------------------------------------------------------------
 
@@ -285,9 +364,14 @@ class MetaInput(InputChannel):
             status, text = self.verification({k: v for k, v in params.items() if v is not None})
             return response.text(text, status=status)
 
-        @webhook.route("/webhook", methods=["POST"])
+        @webhook.route("/webhook", methods=["POST"], stream=True)  # streamed: a too large body is not read
         async def receive(request: Request) -> HTTPResponse:
-            status, text, messages = self.receive(request.body or b"", request.headers.get(SIGNATURE_HEADER))
+            body = await read_body(request, MAX_WEBHOOK_BYTES)
+            if body is None:
+                logger.warning("%s channel: webhook refused, body over %d bytes", self.name(), MAX_WEBHOOK_BYTES)
+                return response.text("payload too large", status=413)
+            self._app = self._app or request.app  # where the tracker store is (conversations_db_url)
+            status, text, messages = await self.receive(body, request.headers.get(SIGNATURE_HEADER))
             if messages:
                 self.schedule(messages, limited(on_new_message))
             return response.text(text, status=status)
