@@ -386,6 +386,7 @@ def shell(stack: Stack) -> int:
     _on_stop_signals(stop)
     stack.web = False
     stack.log_dir = stack.log_dir or ROOT / ".data" / "logs"
+    talk: Optional[subprocess.Popen] = None
     try:
         stack.preflight()
         stack.start_actions()
@@ -394,8 +395,8 @@ def shell(stack: Stack) -> int:
         command = [_bin("rasa"), "shell", "--model", stack.model, "--endpoints", stack.endpoints()]
         command += ["--interface", stack.host, "--port", str(stack.rasa_port), *LOGGING_ARGS]
         # same session and process group as this launcher: it reads this terminal, Ctrl-C reaches both
+        # (so it is not in `stack.processes`, which stops each server's own process group)
         talk = subprocess.Popen(command, cwd=ROOT, env=stack._environ(), preexec_fn=_die_with_parent)
-        stack.processes["shell"] = talk
         while not stop["now"] and talk.poll() is None:
             if stack.processes["actions"].poll() is not None:
                 print("The action server stopped; ending the shell.", file=sys.stderr)
@@ -406,6 +407,12 @@ def shell(stack: Stack) -> int:
         print(f"Could not start the shell: {error}", file=sys.stderr)
         return 1
     finally:
+        if talk is not None and talk.poll() is None:
+            talk.terminate()
+            try:
+                talk.wait(20)
+            except subprocess.TimeoutExpired:
+                talk.kill()
         stack.stop()
 
 

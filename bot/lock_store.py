@@ -28,7 +28,6 @@ from rasa.utils.endpoints import EndpointConfig
 logger = logging.getLogger(__name__)
 
 
-
 class LockStoreUnavailable(LockError):
     """Redis could not be reached to take the conversation's lock."""
 

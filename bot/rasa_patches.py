@@ -108,7 +108,7 @@ async def agent_handle_message(self: Agent, message: UserMessage) -> Optional[Li
 Agent.handle_message = agent_handle_message
 
 
-# -- 3. a turn whose custom action failed is undone -----------------------------------------------------------
+# -- 3. a turn whose custom action failed is not stored -------------------------------------------------------
 
 _failed_actions: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("failed_actions", default=None)
 _remote_run = RemoteAction.run

@@ -2,7 +2,7 @@
 
 REST is the staff and testing channel: `make run` serves it on loopback only; the production profile requires
 `Authorization: Bearer $REST_CHANNEL_TOKEN` (bot/production.py sets one). Changes to Rasa 3.6.21's RestInput,
-guarded by tests/test_rest_channel.py:
+guarded by tests/test_security.py (and, for the token, tests/test_production.py):
 - the body must be a JSON object (`Content-Type: application/json`, else 415: a cross-site form or a
   `text/plain` POST from another origin is refused before anything runs) with a string `sender` of the REST
   format (`bot.channels.sender_ids.REST_SENDER`) and a string `message`; otherwise 400 with a clear error
@@ -51,6 +51,7 @@ def body_problem(request: Request) -> Optional[HTTPResponse]:
         return response.json({"error": '"message" is required and must be a string'}, status=400)
     if body.get("metadata") is not None and not isinstance(body["metadata"], dict):
         return response.json({"error": '"metadata" must be a JSON object'}, status=400)
+    request.parsed_json = body  # Rasa's handler reads `request.json`: parsed once
     return None
 
 
