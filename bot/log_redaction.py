@@ -197,7 +197,7 @@ def _cut_phone(match: re.Match) -> str:
 
 def _acc45(match: re.Match) -> str:
     """An ACC45 number redacted; not the decimals of a number ("confidence 0.4123 for intent")."""
-    decimals = re.search(r"\d\.$", match.string[: match.start()])
+    decimals = re.search(r"\d\.$", match.string[max(0, match.start() - 2) : match.start()])  # not the whole prefix
     return ACC45 if normalise_acc45(match.group(0)) and not decimals else match.group(0)
 
 

@@ -180,6 +180,23 @@ def test_a_hanging_database_does_not_hold_the_webhook(db_url, caplog):
     store.close()
 
 
+def test_a_claim_that_finishes_just_after_the_timeout_is_still_handled(db_url):
+    """The worker claims the message (and remembers it) but answers too late: the message is still new."""
+    store = SeenMessages(db_url, timeout=0.2)
+    claim = store.first_times
+
+    def claim_then_stall(keys: List[str]) -> List[bool]:
+        answers = claim(keys)
+        time.sleep(0.5)  # past the timeout, with the key already in this process's memory
+        return answers
+
+    store.first_times = claim_then_stall
+    assert asyncio.run(store.check(["facebook:m_late"])) == [True]
+    store.first_times = claim
+    assert asyncio.run(store.check(["facebook:m_late"])) == [False]  # and a redelivery is a duplicate
+    store.close()
+
+
 # -- where the table is -------------------------------------------------------------------------------------
 
 

@@ -483,3 +483,9 @@ def test_malformed_messages_are_refused_without_a_traceback(stack):
     traceback = re.search(r"Traceback[\s\S]{0,4000}?(/channels/socketio\.py|socketio_channel\.py)", written)
     assert not traceback, traceback and traceback.group(0)
     assert "socket.io message refused" in written, written[-3000:]
+
+
+def test_deeply_nested_metadata_is_refused_not_raised():
+    """json.loads raises RecursionError (not ValueError) on deep nesting: still a clean refusal."""
+    assert channel.message_metadata({"metadata": "[" * 200_000}, "metadata") is None
+    assert channel.message_metadata({"metadata": '{"page": "/"}'}, "metadata") == {"page": "/"}

@@ -257,7 +257,9 @@ class SeenMessages:
         """
         if not keys:
             return []
+        digests = [_digest(key) for key in keys]
         with self._lock:
+            known_before = [digest in self.front for digest in digests]
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="meta-dedup")
             executor = self._executor
@@ -271,7 +273,18 @@ class SeenMessages:
                 self.timeout,
                 len(keys),
             )
-            return self._first_times_locally([_digest(key) for key in keys])
+            return self._new_unless_known_before(digests, known_before)
+
+    def _new_unless_known_before(self, digests: Sequence[str], known_before: Sequence[bool]) -> List[bool]:
+        """After a timeout: new unless this process knew the key before asking the database (the worker, still
+        running, may have claimed it meanwhile: asking the memory now would wrongly call it a duplicate)."""
+        answers, counted = [], set()
+        with self._lock:
+            for digest, known in zip(digests, known_before):
+                answers.append(not known and digest not in counted)
+                counted.add(digest)
+                self.front.add(digest)
+        return answers
 
     def close(self) -> None:
         """Stop the worker threads (without waiting) and close the database connections."""

@@ -100,7 +100,7 @@ def message_metadata(data: Dict, key: Optional[str]) -> Optional[Dict]:
     if isinstance(metadata, str):
         try:
             metadata = json.loads(metadata)
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
             return None
     return metadata if isinstance(metadata, dict) else None
 
