@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FORMS = ("acc_eligibility_form", "contact_form")
 RULES_FILE = ROOT / "data" / "rules" / "form_interruptions.yml"
 _FIXED = {
-    "bot_challenge": "action_bot_challenge",
+    "bot_challenge": "utter_bot_challenge",
+    "ask_if_human": "utter_human_challenge",
     "ongoing_pain": "utter_ongoing_pain",
     "ask_other_body_part": "utter_other_body_part",
     "ask_capabilities": "utter_capabilities",
