@@ -19,7 +19,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.acc_codes import ACC45_EXAMPLES, find_acc45, mask_acc45, normalise_acc45, normalise_read_code
+from bot.acc_details import find_claim_status, find_injury_date, is_correction
 from bot.clinic_profile import load_profile
+from bot.dialogue.offers import offer_metadata
 from bot.eligibility import (
     ACC45_MISSING_OR_INVALID,
     CLAIM_NOT_APPROVED,
@@ -29,9 +31,12 @@ from bot.eligibility import (
     is_under_twelve_months,
 )
 from bot.injury_dates import PROBLEM_FUTURE, clinic_today, format_date, parse_injury_date
-from bot.interruptions import is_interruption
+from bot.interruptions import ends_form, is_interruption
 
 logger = logging.getLogger(__name__)
+
+# What the verdict offers, so that "yes please" does it (bot/dialogue/offers.py).
+VERDICT_OFFERS = {"eligible": "acc_booking", "not_eligible": "free_consult", "incomplete": "person"}
 
 MAX_ACC45_ATTEMPTS = 3
 FORM_SLOTS = {
@@ -101,28 +106,51 @@ class ValidateAccEligibilityForm(FormValidationAction):
 
     # --- extraction: what the latest message says for each slot ---
 
+    # `requested_slot` is None when the form starts: what the opening message already says is taken
+    # ("hurt my glute 2 weeks back, claim is approved, acc45 12345AB"), confirmed, and not asked again.
+
     async def extract_injury_date(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        _, text = _latest(tracker)
+        intent, text = _latest(tracker)
+        if _leaving(tracker):
+            return {}
         requested = tracker.get_slot("requested_slot")
+        if requested is None:
+            found = find_injury_date(text, _today())
+            return {"injury_date": found} if found else {}
         if requested == "injury_date" and (_is_date_answer(text) or not _interruption(tracker)):
             return {"injury_date": text}
+        if requested == "claim_status" and _is_date_answer(text) and (
+            claim_answer(intent, text) is None or is_correction(text)
+        ):
+            return {"injury_date": text}  # "sorry, I mean it was the 3rd of June"
         if requested in ("acc45", "read_code") and _is_date_answer(text):
             return {"injury_date": text}  # a correction of the earlier answer
         return {}
 
     async def extract_claim_status(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         intent, text = _latest(tracker)
-        if tracker.get_slot("requested_slot") != "claim_status":
+        if _leaving(tracker):
             return {}
+        requested = tracker.get_slot("requested_slot")
+        if requested != "claim_status":
+            found = find_claim_status(text)  # only explicit words: "claim is approved", "it's not approved yet"
+            return {"claim_status": found} if found and found != tracker.get_slot("claim_status") else {}
         answer = claim_answer(intent, text)
-        if answer is None and _interruption(tracker):
-            return {}
+        if answer is None and (_interruption(tracker) or _is_date_answer(text)):
+            return {}  # a question, or a correction of the date (extract_injury_date)
         return {"claim_status": answer or text}
 
     async def extract_acc45(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         _, text = _latest(tracker)
+        if _leaving(tracker):
+            return {}
         requested = tracker.get_slot("requested_slot")
+        if requested is None:
+            found = find_acc45(text)
+            return {"acc45": found} if found else {}
         if requested == "acc45" and (find_acc45(text) or not _interruption(tracker)):
+            if find_claim_status(text) and not find_acc45(text):
+                return {}  # "hang on, it's not approved yet": a correction of the claim, not an ACC45
             return {"acc45": text}
         if requested not in ("acc45", "injury_date") and tracker.get_slot("acc45") and find_acc45(text):
             return {"acc45": text}  # a correction of the earlier answer
@@ -130,6 +158,8 @@ class ValidateAccEligibilityForm(FormValidationAction):
 
     async def extract_read_code(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         intent, text = _latest(tracker)
+        if _leaving(tracker):
+            return {}
         if tracker.get_slot("requested_slot") != "read_code":
             return {}
         if normalise_read_code(text) or intent == "dont_know" or _DONT_KNOW.search(text):
@@ -153,6 +183,8 @@ class ValidateAccEligibilityForm(FormValidationAction):
 
     def validate_claim_status(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         if value in CLAIM_ANSWERS.values():
+            if tracker.get_slot("requested_slot") != "claim_status":  # taken from the patient's own words
+                dispatcher.utter_message(text=f"Noted: ACC claim: {CLAIM_LABELS[value]}.")
             return {"claim_status": value}
         dispatcher.utter_message(text="Sorry, was that a yes or a no? Has ACC approved a claim for this injury?")
         return {"claim_status": None}
@@ -193,9 +225,14 @@ class ValidateAccEligibilityForm(FormValidationAction):
         return {"read_code": "unknown"}
 
 
+def _leaving(tracker: Tracker) -> bool:
+    """The patient stops, backs out, has an emergency or asks for another flow: nothing is taken as an answer."""
+    return ends_form(((tracker.latest_message or {}).get("intent") or {}).get("name"), tracker.active_loop_name)
+
+
 def _interruption(tracker: Tracker) -> bool:
     """The patient asked something else (an FAQ, stop, a person...), so the message is not an answer."""
-    return is_interruption(((tracker.latest_message or {}).get("intent") or {}).get("name"))
+    return is_interruption(((tracker.latest_message or {}).get("intent") or {}).get("name"), tracker.active_loop_name)
 
 
 def verdict_message(
@@ -273,7 +310,7 @@ class ActionAccVerdict(Action):
             tracker.get_slot("acc45_attempts") or 0,
             _today(),
         )
-        dispatcher.utter_message(text=text, buttons=buttons)
+        dispatcher.utter_message(text=text, buttons=buttons, **offer_metadata(VERDICT_OFFERS[outcome]))
         return [SlotSet("eligibility", outcome)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -11,13 +12,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.acc_eligibility import FORM_SLOTS, _interruption, _latest, claim_answer
+from actions.acc_eligibility import FORM_SLOTS, _interruption, _latest, _leaving, claim_answer
 from bot.booking_requests import BookingRequest, shared_store
 from bot.clinic_profile import ClinicProfile, load_profile
-from bot.contact_details import parse_contact, parse_name
+from bot.contact_details import parse_contact, parse_name, without_contact
+from bot.dialogue.offers import offer_metadata
 from bot.interruptions import ends_form
 
 logger = logging.getLogger(__name__)
+# "sorry, my name is Aroha", "actually call me Ari": a new name given after the name question.
+_NAME_CORRECTION = re.compile(r"\b(?:my\s+name\s+is|my\s+name's|name's|call\s+me|the\s+name\s+is)\b", re.I)
 
 APPOINTMENT_LABELS = {
     "acc_treatment": "ACC treatment",
@@ -26,11 +30,17 @@ APPOINTMENT_LABELS = {
 }
 
 
+_FREE_CONSULT_WORDS = re.compile(r"\bfree\b|\bcomplimentary\b|\b15[- ]?min|\bconsult(ation)?\b|\bchat\b", re.I)
+
+
 def appointment_type(tracker: Tracker) -> str:
-    """What the patient is booking: as chosen on a button, else ACC treatment after an eligible check."""
+    """What the patient is booking: as chosen (button or offer), the free consultation when they say so
+    ("can I just book the free chat"), else ACC treatment after an eligible check."""
     chosen = tracker.get_slot("appointment_type")
     if chosen in APPOINTMENT_LABELS:
         return chosen
+    if _FREE_CONSULT_WORDS.search((tracker.latest_message or {}).get("text") or ""):
+        return "free_consult"
     return "acc_treatment" if tracker.get_slot("eligibility") == "eligible" else "treatment"
 
 
@@ -65,12 +75,14 @@ class ActionBooking(Action):
                 text=f"You can book your {label} online: {link}\nNo referral is needed. "
                 "Prefer a call or email from the clinic instead?",
                 buttons=[{"title": "Book online", "url": link, "type": "web_url", "payload": link}, contact_me],
+                **offer_metadata("contact"),
             )
         else:
             dispatcher.utter_message(
                 text=f"I can't give you an online booking link yet. To book your {label} at {profile.name}, "
-                f"{profile.contact_route()} — or I can ask the clinic to contact you.",
+                f"{profile.contact_route()} — or I can ask the clinic to contact you. Would you like that?",
                 buttons=[contact_me],
+                **offer_metadata("contact"),
             )
         return [SlotSet("appointment_type", kind), SlotSet("request_kind", "booking")]
 
@@ -90,7 +102,15 @@ class ValidateContactForm(FormValidationAction):
 
     async def extract_contact_name(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         intent, text = _latest(tracker)
-        if tracker.get_slot("requested_slot") != "contact_name" or ends_form(intent):
+        if _leaving(tracker):
+            return {}
+        requested = tracker.get_slot("requested_slot")
+        if ends_form(intent, tracker.active_loop_name):
+            return {}
+        if requested in ("contact_detail", "share_acc_details") and _NAME_CORRECTION.search(text):
+            name = parse_name(without_contact(_NAME_CORRECTION.split(text, maxsplit=1)[-1]))
+            return {"contact_name": name} if name and name != tracker.get_slot("contact_name") else {}
+        if requested != "contact_name":
             return {}
         if _interruption(tracker) and not parse_name(text):  # a question, unless it reads as a name ("Hope")
             return {}
@@ -98,7 +118,12 @@ class ValidateContactForm(FormValidationAction):
 
     async def extract_contact_detail(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         _, text = _latest(tracker)
-        if tracker.get_slot("requested_slot") != "contact_detail":
+        if _leaving(tracker):
+            return {}
+        requested = tracker.get_slot("requested_slot")
+        if requested in ("contact_name", "share_acc_details") and parse_contact(text):
+            return {"contact_detail": text}  # given with the name, or a correction of the earlier answer
+        if requested != "contact_detail":
             return {}
         if parse_contact(text) or not _interruption(tracker):
             return {"contact_detail": text}
@@ -114,15 +139,19 @@ class ValidateContactForm(FormValidationAction):
         return {"share_acc_details": answer == "approved"}
 
     def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
-        name = parse_name(str(value or ""))
+        name = parse_name(without_contact(str(value or "")))
         if not name:
             dispatcher.utter_message(text="Sorry, I didn't catch a name there. What name should the clinic ask for?")
+        elif tracker.get_slot("requested_slot") != "contact_name":
+            dispatcher.utter_message(text=f"Thanks, I've changed the name to {name}.")
         return {"contact_name": name}
 
     def validate_contact_detail(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ):
         contact = parse_contact(str(value or ""))
+        if contact and tracker.get_slot("requested_slot") == "share_acc_details":
+            dispatcher.utter_message(text=f"Thanks, I'll use {_mask_contact(contact.phone, contact.email)} instead.")
         if not contact:
             dispatcher.utter_message(
                 text="That doesn't look like a phone number or email address. Could you send one, "

@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.clinic_profile import ClinicProfile, load_profile
+from bot.dialogue.offers import offer_metadata
 
 # intent -> (profile keys, how to name the detail in a sentence)
 DETAILS: Dict[str, tuple] = {
@@ -35,7 +36,7 @@ def clinic_detail_answer(intent: str, profile: ClinicProfile) -> str:
         return "\n".join(known) + f"\n{profile.name}, {profile.address}."
     return (
         f"Sorry, I don't have the clinic's {noun} yet, and I don't want to guess. "
-        f"To find out, {profile.contact_route()}."
+        f"To find out, {profile.contact_route()} — or I can ask the team to contact you."
     )
 
 
@@ -49,7 +50,10 @@ class ActionClinicDetails(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        dispatcher.utter_message(text=clinic_detail_answer(intent, load_profile()))
+        profile = load_profile()
+        answer = clinic_detail_answer(intent, profile)
+        offers_call_back = answer.startswith("Sorry") and not tracker.active_loop_name  # nothing known yet
+        dispatcher.utter_message(text=answer, **(offer_metadata("contact") if offers_call_back else {}))
         return []
 
 

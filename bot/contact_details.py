@@ -10,7 +10,28 @@ EMAIL_PATTERN = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]
 # A run of digits with the usual separators, optionally starting with +64 / 0064.
 PHONE_PATTERN = re.compile(r"(?<![\w+])(?:\+|00)?[\d()][\d\s().-]{5,18}\d(?!\w)")
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|(?:\.\s|[ '’.-])(?=[^\W\d_])){0,59}$")
-_NAME_LEAD = re.compile(r"^(?:(?:my\s+name\s+is|my\s+name's|i\s+am|i'm|im|it's|its|this\s+is|call\s+me)\s+)", re.I)
+_NAME_LEAD = re.compile(
+    r"^(?:(?:my\s+name\s+is|my\s+name's|name's|name\s+is|i\s+am|i'm|im|it's|its|it\s+is|this\s+is|call\s+me|"
+    r"you\s+can\s+call\s+me|just)\s+)+",
+    re.I,
+)
+# Words before a name that are not part of it: "ok. its Aroha", "sure, Aroha", "kia ora, I'm Aroha".
+_FILLER_LEAD = re.compile(
+    r"^(?:(?:ok|okay|sure|yes|yep|yeah|yea|oh|um+|hi|hey|hello|kia\s+ora|morena|sorry|right|so|ah|and|"
+    r"thanks|cheers)\b[\s,.!:-]*)+",
+    re.I,
+)
+_NAME_TAIL = re.compile(r"\s+(?:here|speaking|thanks|thank\s+you|cheers|please|ta)\s*$", re.I)
+# Words a name is never made of: "nah don't worry about it" and "never mind" are not names.
+_NOT_NAME_WORDS = frozenset(
+    (  # noqa: SIM905 (a word list reads better as text)
+        "no nah nope not never mind don't dont worry about it leave forget cancel stop what "
+        "why how when where is are do does can could would should you your i me "
+        "my want need book booking thanks please help yes yeah ok okay the a an of "
+        "to for with this that later don't sure maybe idk dunno know rather private instead just "
+        "call phone email number acc claim appointment"
+    ).split()
+)
 
 
 @dataclass(frozen=True)
@@ -48,10 +69,26 @@ def parse_contact(text: str) -> Optional[Contact]:
     return Contact(phone=phone, email=email) if phone or email else None
 
 
+_CONTACT_WORDS = re.compile(r"\b(?:and\s+)?(?:my\s+)?(?:number|phone|mobile|email)(?:\s+is)?\b", re.I)
+
+
+def without_contact(text: str) -> str:
+    """The text with any email address or phone number taken out ("Aroha, 021 123 4567" -> "Aroha")."""
+    rest = EMAIL_PATTERN.sub(" ", text or "")
+    rest = PHONE_PATTERN.sub(lambda m: " " if normalise_nz_phone(m.group(0)) else m.group(0), rest)
+    rest = _CONTACT_WORDS.sub(" ", rest)
+    return re.sub(r"\s+", " ", rest).strip(" ,.")
+
+
 def parse_name(text: str) -> Optional[str]:
     """A person's name from "Aroha Ngata", "my name is Sam", "I'm Mere-Anne O'Neil"; None if implausible."""
-    candidate = _NAME_LEAD.sub("", (text or "").strip()).strip(" .!,")
+    candidate = (text or "").strip().replace("’", "'")
+    candidate = _FILLER_LEAD.sub("", candidate).strip()
+    candidate = _NAME_LEAD.sub("", candidate).strip(" .!,")
+    candidate = _NAME_TAIL.sub("", candidate).strip(" .!,")
     candidate = re.sub(r"\s+", " ", candidate)
     if not _NAME.match(candidate) or len(candidate.split()) > 5:
+        return None
+    if any(word.lower() in _NOT_NAME_WORDS for word in candidate.split()):
         return None
     return " ".join(part[:1].upper() + part[1:] for part in candidate.split(" "))

@@ -29,6 +29,13 @@ _FIXED = {
 # Intents that end the form instead of interrupting it (rules in data/rules/acc_check.yml, booking.yml, safety.yml,
 # privacy.yml).
 ENDS_FORM = {"stop", "red_flag", "forget_me"}
+# Changing one's mind to another flow ("can I just book the free chat instead"): the form stops (its answers are
+# not kept, and the patient is told) and the other flow starts. intent -> (action, form it starts or None).
+SWITCHES = {
+    "book_appointment": ("action_booking", None),
+    "request_contact": ("contact_form", "contact_form"),
+    "check_acc_eligibility": ("acc_eligibility_form", "acc_eligibility_form"),
+}
 
 
 def answer_action(intent: str) -> Optional[str]:
@@ -40,14 +47,14 @@ def answer_action(intent: str) -> Optional[str]:
     return _FIXED.get(intent)
 
 
-def ends_form(intent: Optional[str]) -> bool:
-    """True for "stop", a red flag or "delete my data": never an answer, even when it reads like a name."""
-    return intent in ENDS_FORM
+def ends_form(intent: Optional[str], form: Optional[str] = None) -> bool:
+    """True for "stop", a red flag, "delete my data" or another flow than `form`: never an answer to `form`."""
+    return intent in ENDS_FORM or (intent in SWITCHES and SWITCHES[intent][1] != form)
 
 
-def is_interruption(intent: Optional[str]) -> bool:
-    """True when the message is a question or request for something else, not an answer to the form."""
-    return bool(intent) and (intent in ENDS_FORM or answer_action(intent) is not None)
+def is_interruption(intent: Optional[str], form: Optional[str] = None) -> bool:
+    """True when the message is a question or request for something else, not an answer to `form`."""
+    return bool(intent) and (ends_form(intent, form) or answer_action(intent) is not None)
 
 
 def domain_intents() -> List[str]:
@@ -79,6 +86,26 @@ def rules_yaml() -> str:
                 f"      - action: {action}",
                 f"      - action: {form}",
                 f"      - active_loop: {form}",
+                "",
+            ]
+    lines += [
+        "# Another flow asked for in the middle of a form: the form stops (nothing kept), then the other flow.",
+    ]
+    for form in FORMS:
+        for intent, (action, starts) in SWITCHES.items():
+            if starts == form:
+                continue  # asking for the form already running is an answer or a repeat, not a switch
+            lines += [
+                f"  - rule: {intent} during {form} switches flow",
+                "    condition:",
+                f"      - active_loop: {form}",
+                "    steps:",
+                f"      - intent: {intent}",
+                "      - action: action_cancel_form",
+                "      - active_loop: null",
+                "      - action: utter_form_stopped",
+                f"      - action: {action}",
+                *([f"      - active_loop: {starts}"] if starts else []),
                 "",
             ]
     return "\n".join(lines)

@@ -23,6 +23,16 @@ patches are in place before Rasa builds its agent. Each change says why and whic
 4. Event type lookup cached (`Event.resolve_by_type`): Rasa walks every Event subclass for every stored event
    (~10 % of a message's time under load, `make profile`). Same results and errors.
    Guard: tests/test_tracker_store.py, tests/test_long_conversations.py.
+5. Messages are read in the conversation's context (`MessageProcessor.parse_message`): Rasa's NLU sees one
+   message alone, so "yep" after an offer, "never mind" inside a form or "ok ringing 111 now" after urgent-care
+   advice would get the reply they get anywhere. `bot.dialogue.context.resolve` rewrites the intent from
+   what the last reply offered or advised (the original is kept in the parse data).
+   Guard: tests/test_dialogue_context.py, tests/test_conversations.py.
+6. Every question in a message is answered (`MessageProcessor.handle_message`): Rasa predicts one intent per
+   message, so "do I need a referral, and can I see a physio too?" got one answer. A message with several
+   distinct questions (`bot.dialogue.questions.split_questions`) is handled as one turn per question, in
+   order, inside the same request, so the patient gets every answer in one reply.
+   Guard: tests/test_dialogue_context.py, tests/test_conversations.py (two_questions.yml).
 """
 
 from __future__ import annotations
@@ -40,7 +50,11 @@ from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event
+from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.dialogue.context import resolve
+from bot.dialogue.questions import split_questions
+from bot.injury_dates import clinic_today
 from bot.service_messages import TECHNICAL_PROBLEM
 
 logger = logging.getLogger(__name__)
@@ -144,7 +158,7 @@ async def processor_handle_message(self: MessageProcessor, message: UserMessage)
     failed: List[str] = []
     token = _failed_actions.set(failed)
     try:
-        result = await _processor_handle_message(self, message)
+        result = await handle_each_question(self, message)
     finally:
         _failed_actions.reset(token)
     if not failed:
@@ -158,6 +172,53 @@ async def processor_handle_message(self: MessageProcessor, message: UserMessage)
 
 MessageProcessor.save_tracker = processor_save_tracker
 MessageProcessor.handle_message = processor_handle_message
+
+
+# -- 5. messages read in the conversation's context ------------------------------------------------------------
+
+_parse_message = MessageProcessor.parse_message
+
+
+async def parse_message_in_context(
+    self: MessageProcessor, message: UserMessage, tracker: Optional[DialogueStateTracker] = None, *args: Any, **kw: Any
+) -> Dict[Text, Any]:
+    """`MessageProcessor.parse_message`, then the intent the message has after the assistant's last reply."""
+    parse_data = await _parse_message(self, message, tracker, *args, **kw)
+    if tracker is None:
+        return parse_data
+    return resolve(parse_data, tracker.events, tracker.active_loop_name, clinic_today())
+
+
+MessageProcessor.parse_message = parse_message_in_context
+
+
+# -- 6. every question in a message answered ---------------------------------------------------------------------
+
+
+async def handle_each_question(self: MessageProcessor, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+    """Rasa's `handle_message`, once per question when the message asks several (in order, one reply)."""
+    text = message.text or ""
+    if message.parse_data or text.startswith("/"):
+        return await _processor_handle_message(self, message)
+
+    async def parse_alone(part: str) -> Dict[Text, Any]:
+        return await _parse_message(self, UserMessage(part, sender_id=message.sender_id))
+
+    questions = await split_questions(text, parse_alone)
+    if len(questions) < 2:
+        return await _processor_handle_message(self, message)
+    result = None
+    for question in questions:
+        part = UserMessage(
+            question,
+            message.output_channel,
+            message.sender_id,
+            input_channel=message.input_channel,
+            message_id=message.message_id,
+            metadata=message.metadata,
+        )
+        result = await _processor_handle_message(self, part)
+    return result
 
 
 # -- 4. cached event type lookup ------------------------------------------------------------------------------
