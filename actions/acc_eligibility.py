@@ -149,8 +149,8 @@ class ValidateAccEligibilityForm(FormValidationAction):
             found = find_acc45(text)
             return {"acc45": found} if found else {}
         if requested == "acc45" and (find_acc45(text) or not _interruption(tracker)):
-            if find_claim_status(text) and not find_acc45(text):
-                return {}  # "hang on, it's not approved yet": a correction of the claim, not an ACC45
+            if not find_acc45(text) and (find_claim_status(text) or _is_date_answer(text)):
+                return {}  # "it's not approved yet", "it was 5 weeks ago not 2": a correction, not an ACC45
             return {"acc45": text}
         if requested not in ("acc45", "injury_date") and tracker.get_slot("acc45") and find_acc45(text):
             return {"acc45": text}  # a correction of the earlier answer

@@ -21,7 +21,9 @@ from bot.interruptions import ends_form
 
 logger = logging.getLogger(__name__)
 # "sorry, my name is Aroha", "actually call me Ari": a new name given after the name question.
-_NAME_CORRECTION = re.compile(r"\b(?:my\s+name\s+is|my\s+name's|name's|call\s+me|the\s+name\s+is)\b", re.I)
+_NAME_CORRECTION = re.compile(
+    r"\b(?:my\s+name\s+is|my\s+name's|name's|call\s+me|the\s+name\s+is)(?:\s+actually)?\b", re.I
+)
 
 APPOINTMENT_LABELS = {
     "acc_treatment": "ACC treatment",
@@ -123,8 +125,8 @@ class ValidateContactForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if requested in ("contact_name", "share_acc_details") and parse_contact(text):
             return {"contact_detail": text}  # given with the name, or a correction of the earlier answer
-        if requested != "contact_detail":
-            return {}
+        if requested != "contact_detail" or (_NAME_CORRECTION.search(text) and not parse_contact(text)):
+            return {}  # not asked, or "sorry, my name's actually Mereana" (extract_contact_name)
         if parse_contact(text) or not _interruption(tracker):
             return {"contact_detail": text}
         return {}

@@ -58,7 +58,7 @@ class ActionClinicDetails(Action):
 
 
 class ActionHumanHandoff(Action):
-    """Tells the patient how to reach a person; outside a form, the contact form then records a hand-off."""
+    """Tells the patient how to reach a person; outside a form, offers to record a hand-off request."""
 
     def name(self) -> str:
         return "action_human_handoff"
@@ -71,5 +71,9 @@ class ActionHumanHandoff(Action):
         if tracker.active_loop_name:
             dispatcher.utter_message(text=f'{route} Or let\'s carry on here (say "cancel" to stop).')
             return []
-        dispatcher.utter_message(text=f"{route} I can also ask the team to contact you.")
+        dispatcher.utter_message(
+            text=f"{route} I can also ask the team to contact you — would you like that?",
+            buttons=[{"title": "Yes, contact me", "payload": "/request_contact"}],
+            **offer_metadata("contact"),
+        )
         return [SlotSet("request_kind", "handoff")]

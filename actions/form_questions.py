@@ -62,6 +62,9 @@ class _AskQuestion(Action):
         return f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List:
+        part = (tracker.latest_message or {}).get("part")
+        if part and part[0] < part[1]:
+            return []  # more questions of the same message follow: ask once, after the last one
         question = QUESTIONS[self.slot]
         dispatcher.utter_message(text=question["text"], buttons=question.get("buttons", []))
         return []

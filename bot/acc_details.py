@@ -31,6 +31,13 @@ _CLAIM_APPROVED = re.compile(
 _CLAIM_UNKNOWN = re.compile(
     r"\b(?:not\s+sure|don'?t\s+know|dunno|no\s+idea)\s+(?:if|whether)\s+(?:the\s+|my\s+)?(?:claim|acc|it)", re.I
 )
+_CLAUSES = re.compile(r"[,;.!?]+|\s+(?:and|but)\s+", re.I)
+_ABOUT_THE_CLAIM = re.compile(r"\b(?:approved|accepted|declined|rejected|lodged|claim)\b", re.I)
+_INJURY = re.compile(
+    r"\b(?:hurt|injur\w*|fell|fall|fallen|tore|torn|tear|strain\w*|sprain\w*|pulled|twisted|happened|accident|"
+    r"crash\w*|slipped|tripped|did it|done it)\b",
+    re.I,
+)
 # Words that say a date is a correction of the injury date given earlier.
 _CORRECTION = re.compile(
     r"\b(?:sorry|actually|i\s+mean|i\s+meant|meant|oops|wait|correction|it\s+was|was\s+on|happened|hurt\s+it)\b", re.I
@@ -53,7 +60,14 @@ def find_injury_date(text: str, today: date) -> Optional[str]:
     validation to parse and confirm.
     """
     without_codes = ACC45_IN_TEXT.sub(" ", text or "")
-    return without_codes if parse_injury_date(without_codes, today).value is not None else None
+    clauses = [c for c in _CLAUSES.split(without_codes) if c and not _ABOUT_THE_CLAIM.search(c)]
+    about_injury = " , ".join(clauses)  # "my claim got approved last week": not the injury's date
+    return about_injury if parse_injury_date(about_injury, today).value is not None else None
+
+
+def mentions_injury(text: str) -> bool:
+    """"hurt my butt", "fell", "tore my glute": the message talks about an injury (so a date in it is its date)."""
+    return bool(_INJURY.search(text or ""))
 
 
 def is_correction(text: str) -> bool:

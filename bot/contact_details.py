@@ -12,7 +12,7 @@ PHONE_PATTERN = re.compile(r"(?<![\w+])(?:\+|00)?[\d()][\d\s().-]{5,18}\d(?!\w)"
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|(?:\.\s|[ '’.-])(?=[^\W\d_])){0,59}$")
 _NAME_LEAD = re.compile(
     r"^(?:(?:my\s+name\s+is|my\s+name's|name's|name\s+is|i\s+am|i'm|im|it's|its|it\s+is|this\s+is|call\s+me|"
-    r"you\s+can\s+call\s+me|just)\s+)+",
+    r"you\s+can\s+call\s+me|just|actually)\s+)+",
     re.I,
 )
 # Words before a name that are not part of it: "ok. its Aroha", "sure, Aroha", "kia ora, I'm Aroha".

@@ -31,7 +31,9 @@ patches are in place before Rasa builds its agent. Each change says why and whic
 6. Every question in a message is answered (`MessageProcessor.handle_message`): Rasa predicts one intent per
    message, so "do I need a referral, and can I see a physio too?" got one answer. A message with several
    distinct questions (`bot.dialogue.questions.split_questions`) is handled as one turn per question, in
-   order, inside the same request, so the patient gets every answer in one reply.
+   order, inside the same request, so the patient gets every answer in one reply. Each part's parse data says
+   `part: [i, n]`: a form asks its question once, after the last part (actions/form_questions.py), and the
+   reply to all parts counts as one reply for offers (bot/dialogue/offers.py).
    Guard: tests/test_dialogue_context.py, tests/test_conversations.py (two_questions.yml).
 """
 
@@ -40,7 +42,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Text, Tuple, Type
 
 import rasa
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
@@ -186,6 +188,9 @@ async def parse_message_in_context(
     parse_data = await _parse_message(self, message, tracker, *args, **kw)
     if tracker is None:
         return parse_data
+    part = _question_part.get()
+    if part:
+        parse_data = {**parse_data, "part": list(part)}  # [i, n]: question i of n in one message (see 6)
     return resolve(parse_data, tracker.events, tracker.active_loop_name, clinic_today())
 
 
@@ -193,6 +198,10 @@ MessageProcessor.parse_message = parse_message_in_context
 
 
 # -- 6. every question in a message answered ---------------------------------------------------------------------
+
+
+QuestionPart = Optional[Tuple[int, int]]
+_question_part: contextvars.ContextVar[QuestionPart] = contextvars.ContextVar("question_part", default=None)
 
 
 async def handle_each_question(self: MessageProcessor, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
@@ -208,7 +217,8 @@ async def handle_each_question(self: MessageProcessor, message: UserMessage) -> 
     if len(questions) < 2:
         return await _processor_handle_message(self, message)
     result = None
-    for question in questions:
+    for number, question in enumerate(questions, start=1):
+        token = _question_part.set((number, len(questions)))
         part = UserMessage(
             question,
             message.output_channel,
@@ -217,7 +227,10 @@ async def handle_each_question(self: MessageProcessor, message: UserMessage) -> 
             message_id=message.message_id,
             metadata=message.metadata,
         )
-        result = await _processor_handle_message(self, part)
+        try:
+            result = await _processor_handle_message(self, part)
+        finally:
+            _question_part.reset(token)
     return result
 
 

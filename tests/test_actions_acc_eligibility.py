@@ -181,3 +181,47 @@ def test_cancel_forgets_every_answer():
     assert {e["event"] for e in events} == {"active_loop", "slot"}
     assert set_["injury_date"] is None and set_["claim_status"] is None and set_["acc45"] is None
     assert set_["acc45_attempts"] == 0 and texts == []
+
+
+# --- the form converses: an opening message fills it in, corrections in the patient's own words (#11) ---
+
+
+def test_an_opening_message_fills_the_check_and_confirms_each_detail():
+    text = "hi can u check my acc, hurt my glute 2 weeks back, claim is approved, acc45 12345AB"
+    events, texts, _ = validate(text, intent="check_acc_eligibility", requested=None)
+    slots = slots_set(events)
+    assert (slots["injury_date"], slots["claim_status"], slots["acc45"]) == ("2026-11-09", "approved", "12345AB")
+    assert texts == [
+        "Got it: injury on Monday 9 November 2026.",
+        "Noted: ACC claim: approved.",
+        "Thanks, I've noted your ACC45 (12•••AB).",
+    ]
+
+
+def test_an_opening_message_without_details_fills_nothing():
+    events, texts, _ = validate("can you check if acc covers me", intent="check_acc_eligibility", requested=None)
+    assert not {"injury_date", "claim_status", "acc45"} & set(slots_set(events)) and texts == []
+
+
+def test_a_date_correction_at_the_claim_question_is_a_new_date_not_a_bad_answer():
+    events, texts, _ = validate(
+        "sorry, I mean it was the 3rd of June", intent="inform", requested="claim_status", injury_date="2026-11-07"
+    )
+    assert slots_set(events)["injury_date"] == "2026-06-03" and "claim_status" not in slots_set(events)
+    assert texts == ["Got it: injury on Wednesday 3 June 2026."]
+
+
+def test_not_approved_at_the_acc45_question_corrects_the_claim_not_a_bad_acc45():
+    events, texts, _ = validate(
+        "hang on, it's not approved yet", intent="deny", requested="acc45", claim_status="approved"
+    )
+    assert slots_set(events)["claim_status"] == "not_approved" and "acc45" not in slots_set(events)
+    assert texts == ["Noted: ACC claim: not approved yet."]
+    assert "acc45_attempts" not in slots_set(events)  # not counted as a malformed ACC45
+
+
+@pytest.mark.parametrize("intent", ["stop", "book_appointment", "request_contact", "red_flag"])
+def test_leaving_the_form_records_nothing(intent):
+    events, texts, _ = validate("nah leave it, I'll sort ACC later", intent=intent, requested="claim_status")
+    assert slots_set(events) == {} or set(slots_set(events)) <= {"requested_slot"}
+    assert texts == []

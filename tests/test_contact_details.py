@@ -44,6 +44,9 @@ def test_parse_contact_refuses_what_is_not_a_contact(text):
     [
         ("Aroha Ngata", "Aroha Ngata"), ("my name is sam", "Sam"), ("I'm Mere-Anne O'Neil", "Mere-Anne O'Neil"),
         ("Tūī", "Tūī"), ("its jo.", "Jo"), ("Dr. Who", "Dr. Who"),
+        ("ok. its Aroha", "Aroha"), ("Aroha here", "Aroha"), ("I'm Aroha Smith", "Aroha Smith"),
+        ("it's Aroha", "Aroha"), ("kia ora, I'm Wiremu", "Wiremu"), ("sure, Aroha", "Aroha"),
+        ("nah don't worry about it", None), ("never mind", None), ("Never Mind", None), ("leave it", None),
         ("", None), ("12345", None), ("R2D2", None), ("a@b.com", None), ("one two three four five six", None),
     ],
 )

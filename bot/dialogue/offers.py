@@ -53,6 +53,9 @@ def last_bot_turn(events: Iterable[Any]) -> List[Dict[str, Any]]:
         data = event.as_dict() if hasattr(event, "as_dict") else event
         kind = data.get("event")
         if kind == "user":
+            part = (data.get("parse_data") or {}).get("part") or [1, 1]
+            if part[0] > 1:
+                continue  # a later question of the same message: its replies and the earlier ones are one reply
             break
         if kind == "bot":
             turn.append(data)

@@ -24,6 +24,21 @@ _ANSWERABLE = frozenset(
 Parse = Callable[[str], Awaitable[Dict[str, Any]]]
 
 
+# A part is a question or request when it ends with "?" or starts like one ("kinda nervous about needles" is not).
+_QUESTION_START = re.compile(
+    r"^(?:(?:and|also|plus|oh|so|ok|okay|hi|hey|kia ora|sorry)\b[\s,]*)*"
+    r"(?:what|whats|what's|how|when|where|who|why|which|do|does|did|is|isn't|are|aren't|can|could|will|would|"
+    r"should|may|shall|have|has|any|i'd like|id like|"
+    r"i want|i wanna|i need|i would like|i'd love|book|tell|please|pls|give|send|let me|need)\b",
+    re.I,
+)
+
+
+def looks_like_question(part: str) -> bool:
+    """True for "do you open on Sundays", "i'd like to book", "will it clash?"; False for statements."""
+    return part.rstrip().endswith("?") or bool(_QUESTION_START.match(part.strip()))
+
+
 def answerable(intent: str) -> bool:
     """An intent with its own answer or flow (not chit-chat, not an answer to a question)."""
     return intent.startswith(_ANSWERABLE_PREFIXES) or intent in _ANSWERABLE
@@ -57,7 +72,13 @@ async def split_questions(text: str, parse: Parse) -> List[str]:
     for part in parts:
         reading = (await parse(part)).get("intent") or {}
         name, confidence = reading.get("name") or "", reading.get("confidence") or 0.0
-        if answerable(name) and confidence >= MIN_CONFIDENCE and name not in intents and len(part.split()) >= 2:
+        if (
+            answerable(name)
+            and confidence >= MIN_CONFIDENCE
+            and name not in intents
+            and len(part.split()) >= 2
+            and looks_like_question(part)
+        ):
             questions.append(f"{pending} {part}".strip())
             intents.append(name)
             pending = ""
