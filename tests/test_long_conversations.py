@@ -104,7 +104,8 @@ async def _talk(agent: Agent, store, sender: str) -> List[List[Dict]]:
 @pytest.fixture(scope="module")
 def agent(stack) -> Agent:
     """The trained model in this process, with the session's action server."""
-    return Agent.load(str(require_model()), action_endpoint=EndpointConfig(f"{stack.action_url}/webhook"))
+    endpoint = EndpointConfig(f"{stack.action_url}/webhook", headers={"Authorization": f"Bearer {stack.action_token}"})
+    return Agent.load(str(require_model()), action_endpoint=endpoint)
 
 
 def test_same_replies_and_events_as_rasas_store(agent, tmp_path):
