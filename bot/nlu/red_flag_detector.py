@@ -218,11 +218,11 @@ def is_denied(doc: Any, start: int, end: int) -> bool:
             return True
     for j in range(end, min(end + REASSURANCE_WINDOW, len(doc))):
         token = doc[j]
+        if token.lower_ in RULED and j + 1 < len(doc) and doc[j + 1].lower_ == "out":
+            return True  # "fracture was ruled out"
         if token.is_punct or token.lower_ in CLAUSE_BREAKS - {"and"} or _is_negation(doc, j):
             break  # "my bladder isn't fine" is no reassurance
-        if token.lower_ in REASSURANCE_AFTER or (
-            token.lower_ in RULED and j + 1 < len(doc) and doc[j + 1].lower_ == "out"
-        ):
+        if token.lower_ in REASSURANCE_AFTER:
             return True
     return False
 
