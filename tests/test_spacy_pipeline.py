@@ -62,6 +62,17 @@ def test_acc45_word_is_not_a_read_code(nlp):
         ("fever and severe pain in my glute", "fever"),
         ("I passed out at the gym", "other_emergency"),
         ("I cannot feel my legs", "other_emergency"),
+        # as patients type: typos, text-speak, kiwi English
+        ("cant controll my bladdr", "bladder_bowel"),
+        ("i cnt hold my wee", "bladder_bowel"),
+        ("numbnes around my privates", "saddle_numbness"),
+        ("i think i broek my ankle", "fracture_deformity"),
+        ("my knee's bent teh wrong way", "fracture_deformity"),
+        ("chst pian", "chest_breathing"),
+        ("CANT BREATHE", "chest_breathing"),
+        ("got a feva and my glute is agony", "fever"),
+        ("i fanted", "other_emergency"),
+        ("having suicidle thoughts", "suicidal"),
     ],
 )
 def test_red_flags(nlp, text, kind):
@@ -70,7 +81,21 @@ def test_red_flags(nlp, text, kind):
 
 @pytest.mark.parametrize(
     "text",
-    ["do I need a referral", "my bum is sore after running", "can acupuncture help my hip", "how many sessions"],
+    [
+        "do I need a referral",
+        "my bum is sore after running",
+        "can acupuncture help my hip",
+        "how many sessions",
+        # red-flag words in other senses
+        "I'm broke until payday",
+        "the link is broken",
+        "i broke my PB on saturday",
+        "chest day then glutes",
+        "i swim breast stroke",
+        "what's the temperature outside",
+        "I can pee fine",
+        "this pain is killing me",
+    ],
 )
 def test_ordinary_questions_are_not_red_flags(nlp, text):
     assert red_flag_kinds(nlp(text)) == []

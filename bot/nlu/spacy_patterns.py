@@ -1,8 +1,10 @@
 """Rule-based spaCy patterns for the clinic's own pipeline: ACC45 numbers, Read codes, body parts, red flags.
 
 ACC45 and Read code shapes come from `bot.acc_codes`, so the format rules live in one place.
-Red-flag patterns mark emergency symptoms; `bot.nlu.red_flag_detector` turns them into the
-`red_flag` intent whatever the classifier said.
+Red-flag patterns mark candidate emergency symptoms; `bot.nlu.red_flag_detector` drops the denied, past
+and hypothetical ones and turns the rest into the `red_flag` intent whatever the classifier said. The patterns
+are written for how patients type (typo families, "cant"/"cnt", kiwi English) and for the senses of words that
+are not symptoms ("broke my PB", "chest day", "breast stroke"); tests/red_flags.yml measures both.
 """
 
 from __future__ import annotations
@@ -72,72 +74,208 @@ def _body_part_patterns() -> List[Pattern]:
     return [{"label": "BODY_PART", "pattern": [{"LEMMA": word} for word in phrase.split()]} for phrase in BODY_PARTS]
 
 
-# spaCy splits "can't" into "ca" + "n't" and "cannot" into "can" + "not".
-CANT = [{"LOWER": {"IN": ["ca", "can", "cant", "cannot"]}}, {"LOWER": {"IN": ["n't", "nt", "not", "'t"]}, "OP": "?"}]
+def _re(expr: str) -> Dict[str, Any]:
+    """A token whose lower-case text matches `expr` in full (typo families such as "bladdr", "bowles")."""
+    return {"LOWER": {"REGEX": f"^(?:{expr})$"}}
 
-# Each red flag is a list of token patterns; LEMMA makes "numbness"/"numb", "wetting"/"wet" etc. match.
+
+# Words a pattern may skip: never punctuation (a pattern stays inside one clause) and never a negation, so
+# "my legs aren't numb" does not match "legs ... numb" with the "n't" hidden inside the span, where the
+# detector's negation scope could not see it.
+_FILLER = {"IS_PUNCT": False, "LEMMA": {"NOT_IN": ["not", "no", "never", "nothing", "without", "nor"]}}
+
+
+def _any(n: int) -> List[Dict[str, Any]]:
+    """Up to `n` filler words (see `_FILLER`)."""
+    return [{**_FILLER, "OP": "?"} for _ in range(n)]
+
+
+_ANY = {**_FILLER, "OP": "*"}
+
+# spaCy splits "can't" into "ca" + "n't", "cant"/"cnt" into "ca" + "nt" (lemma "not"), "cannot" into "can" +
+# "not"; upper-case "CANT" stays one token. The negation is required: "I can pee normally" is fine. The
+# negation is inside the pattern, so the detector never reads "can't feel my legs" as a denied symptom.
+_CANT_VARIANTS = [
+    [{"LOWER": {"IN": ["ca", "can", "could", "wo", "cant", "cnt"]}}, {"LEMMA": "not"}],
+    [{"LOWER": {"IN": ["cant", "cnt", "cannot", "couldnt", "wont"]}}],
+    [{"LOWER": "unable"}, {"LOWER": "to"}],
+    [{"LOWER": "not"}, {"LOWER": "able"}, {"LOWER": "to"}],
+    [{"LOWER": {"IN": ["can", "could"]}}, {"LOWER": "no"}, {"LOWER": "longer"}],
+]
+
+
+def _cant(*rest: Dict[str, Any]) -> List[List[Dict[str, Any]]]:
+    """`rest` after every spelling of "can't" / "cannot" / "unable to" / "won't" / "can no longer"."""
+    return [[*variant, *rest] for variant in _CANT_VARIANTS]
+
+
+# Typo families: patients type fast, on a phone, often in pain.
+BLADDER = r"bladd?e?r|blader|bladdr|bowels?|bowles?|bowell?s?"
+TOILET = r"pee|wee|poo|poos|urine|urinate|toilet|loo|bladd?e?r|bladdr|bowels?|bowles?|bowls|wees|pees"
+WET_MYSELF = (
+    r"wet|wett?ing|pee|peed|pee'd|peeing|pe'd|piss|pissed|pissing|poo|pood|poo'd|pooed|pooing|poop|pooped|"
+    r"soil|soiled|soiling|wee|weed|wee'd|weeing|shat"
+)
+MYSELF = ["myself", "meself", "myslef", "mysefl", "my", "himself", "herself"]
+NUMB = r"numb|numbness|numbnes|numbess|numness|numbish|tingl\w*|pins"
+SADDLE_AREA = r"groin|saddle|genital\w*|crotch|privates|private|perineum|perenium|anus|vagina|penis|testicles"
+FEELING = r"feeling|feelin|feel|sensation|sensations"
+LEGS = r"legs?|legz|legss|feet|foot|feets"
+# Bones / body parts next to "broke": "broke my hip", "my pelvis is broken"; not "broke my PB", "I'm broke".
+BONES = (
+    r"hip|hips|pelvis|pelvic|leg|legs|femur|knee|kneecap|ankle|foot|feet|wrist|arm|elbow|shoulder|collarbone|"
+    r"collar|rib|ribs|tailbone|coccyx|sacrum|spine|back|neck|hand|finger|toe|bone|bones|shin|tibia|fibula|jaw|"
+    r"nose|skull|heel"
+)
+BROKE = r"broke|broken|brokn|broek|brocken|borken|broked|brokem|shattered"
+FRACTURE = r"fractu\w*|fracter\w*|fractred|fracure\w*|frature\w*"
+CHEST = r"chest|chst|chset|cheast|chets"
+CHEST_FEELING = (
+    r"pain|pains|pian|pians|payn|hurt|hurts|hurting|ache|aches|aching|tight|tightness|tite|pressure|"
+    r"crushing|crushed|crushin|heavy|heaviness|squeez\w*|burning|stabbing"
+)
+CHEST_FEELING_BEFORE = r"pain|pains|pian|tightness|pressure|crushing|heaviness|squeez\w*|burning|stabbing|ache|aching"
+BREATHE = r"breathe?|breath(?:e|ing|in)?|brea?the?|brethe|breth|breating|breahte|breathign|breate"
+FAINT = (
+    r"unconscious|unconcious|uncoscious|unconsious|faint|fainted|fainting|faints|fanted|feinted|fainded|"
+    r"collaps\w*|collasp\w*|colaps\w*|unresponsive|paralys\w*|paralyz\w*|paralised"
+)
+SUICIDE = r"suicid\w*|sucid\w*|suicd\w*|suiside\w*"
+FEVER = r"fever|feverish|fevers|fevr|feva|fevah|fver|feaver|fevor"
+TEMPERATURE = r"temperature|temp|temprature|tempreture|temperture"
+DET = {"LOWER": {"IN": ["my", "the", "a", "her", "his", "their", "me", "mums", "mum's", "dads", "dad's"]}, "OP": "?"}
+
+# Each red flag is a list of token patterns. A pattern marks a candidate; the detector then drops candidates
+# that are denied ("no numbness"), in the past ("a fracture I had last year that's healed") or a worry
+# ("hope I don't pass out") — see bot/nlu/red_flag_detector.py.
 RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
+    # Loss of bladder/bowel control (cauda equina). The bare organ word is a deliberately broad net; "no bladder
+    # control" and "can't control my bowels" include their loss word, so they are never read as denied.
     "bladder_bowel": [
-        [{"LOWER": {"REGEX": "^(bladder|bowel|bowels)$"}}],
-        [{"LOWER": {"REGEX": "^incontinen"}}],
-        [{"LEMMA": {"IN": ["wet", "pee", "piss", "poo", "soil"]}}, {"LOWER": {"IN": ["myself", "meself", "my"]}}],
-        [*CANT, {"LEMMA": {"IN": ["pee", "wee", "urinate"]}}],
+        [_re(BLADDER)],
+        [{"LOWER": {"REGEX": "^incontin"}}],
+        [_re(WET_MYSELF), {"LOWER": {"IN": MYSELF}}],
+        *_cant(_re("control|controll|contol|hold|stop|tell|feel|sense|empty"), *_any(8), _re(TOILET)),
+        *_cant(_re("pee|wee|urinate|poo")),
+        [_re("no|lost|lose|losing|loss|zero"), _re("control|controll"), _re("of|over|on"), DET, _re(TOILET)],
+        [_re("no|lost|lose|losing|zero"), _re(BLADDER), _re("control|controll")],
+        [{"LOWER": {"REGEX": "^leak"}}, *_any(1), _re("urine|pee|wee|poo")],
     ],
+    # Saddle anaesthesia: numbness/tingling of the groin, genitals, perineum, "down there", "when I wipe".
+    # "no feeling" is the symptom (the pattern includes "no"); "no numbness" is a denial.
     "saddle_numbness": [
-        [
-            {"LOWER": {"REGEX": "^(numb|numbness|tingl)"}},
-            {"OP": "*", "IS_PUNCT": False},
-            {"LOWER": {"REGEX": "^(groin|saddle|genital|crotch|privates|inner)"}},
-        ],
-        [
-            {"LOWER": {"REGEX": "^(groin|saddle|genital|crotch|privates)"}},
-            {"OP": "*", "IS_PUNCT": False},
-            {"LOWER": {"REGEX": "^(numb|tingl)"}},
-        ],
-        [{"LOWER": "saddle"}, {"LOWER": {"REGEX": "^(anaesthesia|anesthesia|area)$"}}],
-        [
-            {"LOWER": {"REGEX": "^(numb|numbness|tingl)"}},
-            {"OP": "*", "IS_PUNCT": False},
-            {"LOWER": "between"},
-            {"LOWER": {"IN": ["my", "the"]}},
-            {"LOWER": {"IN": ["legs", "thighs"]}},
-        ],
-        [*CANT, {"LEMMA": "feel"}, {"OP": "?"}, {"LOWER": {"REGEX": "^(groin|genital|crotch|privates|leg|legs)$"}}],
+        [_re(NUMB), _ANY, _re(SADDLE_AREA + "|inner")],
+        [_re(SADDLE_AREA), _ANY, _re(NUMB)],
+        [{"LOWER": "saddle"}, _re("anaesthesia|anesthesia|area|aera|region")],
+        [_re(NUMB), *_any(3), {"LOWER": "between"}, {"LOWER": {"IN": ["my", "the"]}}, _re("legs|thighs|legz")],
+        [_re(NUMB), *_any(2), _re("down|dwn"), {"LOWER": {"IN": ["there", "below"]}}],
+        [_re(NUMB), *_any(1), _re("around|round"), DET, _re("bum|bottom|butt|backside|anus|arse")],
+        *_cant(_re("feel|fel|feal"), *_any(3), _re(SADDLE_AREA + "|bum|bottom|butt")),
+        [_re("no|lost|lose|losing|loss|zero"), *_any(1), _re(FEELING), *_any(4),
+         _re(SADDLE_AREA + "|bum|bottom|butt|wipe|wiping")],
+        [_re("no|lost|lose|losing|loss|zero"), *_any(1), _re(FEELING), _re("down"), _re("there|below")],
+        [_re("no|lost|lose|losing|loss|zero"), *_any(1), _re(FEELING), *_any(3), {"LOWER": "between"}, DET,
+         _re("legs|thighs|legz")],
     ],
+    # A suspected fracture or dislocation now: "broke"/"broken" only next to a bone or body part (not "broke my
+    # personal best", "broken english", "I'm broke", "my car broke down"), and the signs of one: deformity,
+    # a limb at an odd angle, can't bear weight or get up after a fall.
     "fracture_deformity": [
-        [{"LOWER": {"REGEX": "^(fractur|broke|broken)"}}],
-        [{"LOWER": "bone"}, {"LOWER": {"IN": ["sticking", "poking"]}}],
-        [{"LOWER": {"REGEX": "^(deform|dislocat)"}}],
-        [
-            {"LOWER": {"IN": ["bent", "twisted"]}},
-            {"LOWER": {"IN": ["the", "a"]}, "OP": "?"},
-            {"LOWER": "wrong"},
-            {"LOWER": "way"},
-        ],
+        [_re(FRACTURE)],
+        [_re(BROKE + "|break|breaking|cracked|snapped"), DET, *_any(1), _re(BONES)],
+        [_re(BROKE + "|break"), _re("something|anything|somthing")],
+        [_re(BONES), *_any(3), _re(BROKE + "|cracked|snapped")],
+        [_re("it|its|it's"), *_any(2), _re("is|'s|be|feels|looks|seems|prob|probably|definitely"), _re(BROKE)],
+        [_re("bone|bones|hip|knee|leg|joint|kneecap|ankle|shoulder|elbow|wrist"), *_any(1), _re("sticking|poking"),
+         {"LOWER": "out"}],
+        [{"LOWER": {"REGEX": "^(deform|dislo|dislcoat)"}}],
+        [_re("bent|bend|bending|twisted|facing|facin|pointing|turned|sticking"), _re("the|teh|a|th"), _re("wrong|rong"),
+         _re("way|direction")],
+        [_re("funny|weird|odd|strange|wrong|unnatural|crazy"), _re("angle|angles")],
+        [_re("looks?|looked|looking|popped|pop|gone|went|is|'s"), {"LOWER": "out"}, {"LOWER": "of"},
+         _re("place|joint|socket")],
+        [_re("leg|legs"), *_any(2), _re("shorter|turned")],
+        [_re("heard|hear"), _re("a|something|it"), _re("crack|snap|crunch")],
+        *_cant(_re("put|bear|take"), *_any(2), _re("weight|wieght")),
+        *_cant(_re("weight|wieght"), _re("bear|bearing")),
+        *_cant(_re("walk|stand"), _re("or"), _re("stand|walk|put|bear")),
+        [_re(BONES), *_any(1), _re("looks?|looking|looked"), _re("wrong|weird|funny|odd|wonky|misshapen|bent")],
+        *_cant(_re("walk|stand"), _re("at"), _re("all")),
+        *_cant(_re("get|stand"), {"LOWER": "up"}),
+        [_re("hit|knocked|run|ran|struck|clipped|rammed"), *_any(4), {"LOWER": "by"}, DET,
+         _re("car|truck|bus|ute|van|vehicle|train")],
     ],
+    # Chest pain (heart attack) and difficulty breathing.
     "chest_breathing": [
-        [{"LOWER": "chest"}, {"LOWER": {"REGEX": "^(pain|pains|tight|tightness|pressure|hurts?|aches?)$"}}],
-        [{"LOWER": "heart"}, {"LOWER": "attack"}],
-        [*CANT, {"LOWER": {"IN": ["breathe", "breath", "breathing"]}}],
-        [{"LOWER": {"IN": ["barely", "hardly"]}}, {"LOWER": {"IN": ["breathe", "breath", "breathing"]}}],
-        [{"LOWER": {"IN": ["short", "shortness"]}}, {"LOWER": "of", "OP": "?"}, {"LOWER": "breath"}],
+        [_re(CHEST), *_any(2), _re(CHEST_FEELING)],
+        [_re(CHEST_FEELING_BEFORE), *_any(1), _re("in|on|across|from|through|around|behind"), DET, _re(CHEST)],
+        [_re("heart|hart|hearth"), _re("attack|atack|attak|attach")],
+        *_cant(_re(BREATHE)),
+        *_cant(_re("catch|get"), {"LOWER": {"IN": ["my", "a", "any"]}, "OP": "?"}, _re("breath|breathe|air")),
+        [_re(r"barely|hardly|struggl\w*|trouble|difficulty|difficult|problems?|hard|labou?red"), *_any(2),
+         _re(BREATHE)],
+        [_re("short|shortness|shortnes|shortniss|shorness"), {"LOWER": "of", "OP": "?"}, _re("breath|breth|breathe")],
+        [_re(r"gasp\w*"), *_any(1), _re("air|breath")],
+        [_re("breathless|breathlessness")],
+        [_re("lips?"), *_any(2), _re("blue")],
     ],
+    # Fever (with pain, a possible infection): "fever", "a temperature", "temp of 39".
     "fever": [
-        [{"LOWER": {"REGEX": "^(fever|feverish)$"}}],
-        [{"LOWER": {"IN": ["high", "a"]}}, {"LOWER": "temperature"}],
+        [_re(FEVER)],
+        [{"LOWER": {"IN": ["high", "a", "big"]}}, _re(TEMPERATURE)],
+        [_re(TEMPERATURE), _re("of|is|at|'s|was"), {"LIKE_NUM": True}],
+        [_re(TEMPERATURE), _re("is|'s|was"), *_any(1), _re("high|sky-high|through")],
     ],
+    # Fainting or collapse, paralysis, stroke signs, heavy bleeding, overdose, no feeling/power in the legs.
     "other_emergency": [
-        [{"LOWER": {"REGEX": "^(unconscious|paralys|paralyz|stroke|faint|collaps)"}}],
-        [{"LEMMA": {"IN": ["pass", "black"]}}, {"LOWER": "out"}],
-        [{"LOWER": {"IN": ["bleeding"]}}, {"LOWER": {"IN": ["heavily", "badly", "a"]}}],
-        [
-            *CANT,
-            {"LEMMA": {"IN": ["move", "feel"]}},
-            {"LOWER": {"IN": ["my", "either", "both"]}},
-            {"LOWER": {"IN": ["legs", "feet", "leg", "foot"]}},
-        ],
-        [{"LOWER": {"IN": ["suicide", "suicidal"]}}],
-        [{"LOWER": "kill"}, {"LOWER": {"IN": ["myself", "meself"]}}],
+        [_re(FAINT)],
+        [_re("pass|passed|pased|passing|past|black|blacked|blacking|knocked"), {"LOWER": "out"}],
+        [{"LOWER": {"IN": ["a", "having"]}}, _re("stroke")],
+        [_re(r"droop\w*|slurr\w*")],
+        [_re(r"bleed\w*|bleedin"), _re("heavily|badly|heaps|lots|loads|everywhere|profusely|nonstop|alot")],
+        [_re(r"bleed\w*|bleedin"), _re("a"), _re("lot|heap")],
+        [_re("heavy|heavily"), _re(r"bleed\w*|bleedin")],
+        [_re(r"bleed\w*|bleedin|blood"), *_any(3), {"LEMMA": {"IN": ["will", "do", "wo"]}, "OP": "?"},
+         {"LEMMA": "not"}, _re("stop|stopping")],
+        *_cant(_re("stop"), {"LOWER": "the", "OP": "?"}, _re(r"bleed\w*|bleedin|blood")),
+        [_re("blood"), *_any(2), _re("gushing|pouring|spurting|everywhere|pumping|squirting")],
+        [_re("gushing|pouring|spurting|pumping"), _re("blood")],
+        [{"LOWER": "lots"}, {"LOWER": "of"}, {"LOWER": "blood"}],
+        *_cant(_re("move|feel|fel|feal|lift"), {"LOWER": {"IN": ["my", "either", "both", "his", "her"]}, "OP": "?"},
+               _re(LEGS)),
+        *_cant(_re("move|lift"), {"LOWER": {"IN": ["them", "it"]}}),
+        *_cant(_re("feel|fel|feal|move"), *_any(2), {"LOWER": "waist"}, {"LOWER": "down"}),
+        [_re("legs|legz"), *_any(2), _re("numb|weak|floppy|paralysed|paralyzed|useless|gave|giving|collapsed")],
+        [{"LOWER": "waist"}, {"LOWER": "down"}],
+        [_re("weak|weakness|numb|numbness"), *_any(2), {"LOWER": "both"}, _re("legs|legz|feet")],
+        [_re("legs?|foot|feet"), _re("wo|wont|will|wouldn't|wouldnt|would"), {"LEMMA": "not", "OP": "?"},
+         _re("work|move|hold")],
+        [_re("lost|lose|losing|loss"), {"LOWER": "of", "OP": "?"}, _re("consciousness|conciousness")],
+        [_re(r"overdos\w*|od'd|od'ed")],
+        # a hot, swollen calf (deep vein thrombosis)
+        [_re("calf|calves"), *_any(4), _re("swollen|swelling")],
+        [_re("took|taken|swallowed"), _re("too"), _re("many")],
+        [_re("took|taken|swallowed|swallow|ate"), *_any(2), _re("whole|entire|full"),
+         _re("packet|bottle|box|pack|strip")],
+        [_re("not|n't|nt|isnt"), _re("responding|breathing")],
+    ],
+    # Thoughts of suicide or self-harm. "don't want to be alive" carries its own negation inside the pattern.
+    "suicidal": [
+        [_re(SUICIDE)],
+        [_re("kill|killing|killed"), _re("myself|meself|my self")],
+        [_re("thoughts?|thinking|think|urge|urges|want|wanting"), _re("of|about|to"), _re("hurting|harming|hurt|harm"),
+         _re("myself|meself")],
+        [_re(r"self-?harm\w*|selfharm\w*")],
+        [{"LOWER": "self"}, {"LOWER": {"REGEX": "^-?harm"}}],
+        [_re("end|ending|ended"), _re("my|it"), _re("life|all")],
+        [_re("take|taking"), _re("my"), _re("own"), _re("life")],
+        [{"LEMMA": "want"}, {"LOWER": "to"}, _re("die|dead")],
+        [{"LEMMA": "not"}, {"LEMMA": "want"}, {"LOWER": "to"}, _re("live|exist")],
+        [{"LEMMA": "not"}, {"LEMMA": "want"}, {"LOWER": "to"}, _re("be"), _re("alive")],
+        [{"LEMMA": "not"}, {"LEMMA": "want"}, {"LOWER": "to"}, _re("wake"), _re("up")],
+        [{"LEMMA": "not"}, {"LEMMA": "want"}, {"LOWER": "to"}, _re("go"), _re("on")],
+        [{"LOWER": "better"}, {"LOWER": "off"}, _re("dead|gone")],
+        [_re("no"), _re("reason|point"), {"LOWER": "to"}, _re("live|living|go")],
     ],
 }
 

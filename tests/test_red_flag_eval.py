@@ -1,0 +1,196 @@
+"""Red-flag triage on held-out lines written as patients type (tests/red_flags.yml).
+
+Two measures, reported separately in tests/reports/red_flags.md:
+- recall: emergency lines (typos, inside other questions, after negated or chronic talk) that get `red_flag`;
+- over-triage: look-alike lines (negated symptoms, chronic pain, "broke my PB", healed fractures) that get it.
+Every emergency must get the urgent-care advice; fewer than 1 in 10 look-alikes may get it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+import yaml
+
+from bench.nlu_scoring import NOT_ANSWERED
+from bot.nlu.red_flag_detector import RED_FLAG_INTENT
+from tests.conftest import REPORTS, ROOT, require_model
+
+pytestmark = pytest.mark.slow
+
+EVAL_SET = Path(__file__).resolve().parent / "red_flags.yml"
+KINDS = {
+    True: ("emergency", "emergency_typo", "emergency_in_long_message"),
+    False: ("negated", "chronic_lookalike", "other_lookalike"),
+}
+MIN_LINES = 200
+MIN_RECALL = 1.0  # every emergency gets the urgent-care advice
+MAX_OVER_TRIAGE = 0.10  # share of look-alikes that get it anyway (strictly below)
+
+
+def load_lines() -> List[Dict]:
+    return yaml.safe_load(EVAL_SET.read_text())["lines"]
+
+
+def predict(texts: List[str]) -> List[Dict]:
+    """Parse every line with the trained model, as bench.nlu_scoring.parse_holdout does for the holdout."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(require_model()))
+
+    async def parse_all() -> List[Dict]:
+        return [await agent.parse_message(t) for t in texts]
+
+    return asyncio.run(parse_all())
+
+
+def pattern_kinds(texts: List[str]) -> List[List[str]]:
+    """The red-flag pattern kinds the spaCy pipeline finds in each line (for the report: pattern or classifier)."""
+    import spacy
+
+    from bot.nlu.red_flag_detector import red_flag_kinds
+
+    nlp = spacy.load(ROOT / ".build" / "spacy_en_clinic")
+    return [red_flag_kinds(doc) for doc in nlp.pipe(texts)]
+
+
+def rate(rows: List[Dict]) -> float:
+    return sum(r["predicted"] == RED_FLAG_INTENT for r in rows) / len(rows) if rows else 0.0
+
+
+def summarise(rows: List[Dict]) -> Dict:
+    flags = [r for r in rows if r["red_flag"]]
+    lookalikes = [r for r in rows if not r["red_flag"]]
+    by_kind: Dict[str, List[Dict]] = defaultdict(list)
+    for r in rows:
+        by_kind[r["kind"]].append(r)
+    return {
+        "lines": len(rows),
+        "emergency_lines": len(flags),
+        "lookalike_lines": len(lookalikes),
+        "recall": rate(flags),
+        "over_triage": rate(lookalikes),
+        "per_kind": {
+            kind: {"lines": len(rs), "red_flag": sum(r["predicted"] == RED_FLAG_INTENT for r in rs)}
+            for kind, rs in ((k, by_kind[k]) for k in (*KINDS[True], *KINDS[False]))
+        },
+        # what the look-alikes that were not triaged got instead, per kind
+        "lookalike_intents": {
+            kind: dict(Counter(r["predicted"] for r in by_kind[kind] if r["predicted"] != RED_FLAG_INTENT))
+            for kind in KINDS[False]
+        },
+    }
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def write_report(rows: List[Dict], summary: Dict) -> None:
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    (REPORTS / "red_flags.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
+    misses = [r for r in rows if r["red_flag"] and r["predicted"] != RED_FLAG_INTENT]
+    over = [r for r in rows if not r["red_flag"] and r["predicted"] == RED_FLAG_INTENT]
+    not_flagged = [r for r in rows if not r["red_flag"] and r["predicted"] != RED_FLAG_INTENT]
+    header = ["| text | kind | predicted | confidence | patterns |", "|---|---|---|---|---|"]
+
+    def table(selected: List[Dict]) -> List[str]:
+        if not selected:
+            return ["(none)"]
+        return header + [
+            f"| {_cell(r['text'])} | {r['kind']} | {r['predicted']} | {r['confidence']} | "
+            f"{', '.join(r['patterns']) or '-'} |"
+            for r in selected
+        ]
+
+    lines = [
+        "# Red-flag triage evaluation (tests/red_flags.yml)",
+        "",
+        f"- recall (emergency lines that get the urgent-care advice): {summary['recall']:.1%} "
+        f"of {summary['emergency_lines']} (threshold {MIN_RECALL:.0%})",
+        f"- over-triage (look-alike lines that get it anyway): {summary['over_triage']:.1%} "
+        f"of {summary['lookalike_lines']} (threshold below {MAX_OVER_TRIAGE:.0%})",
+        "",
+        "| kind | lines | predicted red_flag | rate |",
+        "|---|---|---|---|",
+        *[
+            f"| {kind} | {c['lines']} | {c['red_flag']} | {c['red_flag'] / c['lines']:.1%} |"
+            for kind, c in summary["per_kind"].items()
+            if c["lines"]
+        ],
+        "",
+        "`patterns`: the red-flag pattern kinds the spaCy pipeline found (before negation); `-`: none, so a",
+        "`red_flag` prediction came from the classifier.",
+        "",
+        f"## Missed emergencies ({len(misses)})",
+        "",
+        *table(misses),
+        "",
+        f"## Over-triaged look-alikes ({len(over)})",
+        "",
+        *table(over),
+        "",
+        "## What the other look-alikes got",
+        "",
+        *[
+            f"- {kind}: " + ", ".join(f"{k} {v}" for k, v in sorted(got.items(), key=lambda kv: -kv[1]))
+            for kind, got in summary["lookalike_intents"].items()
+        ],
+        "",
+        *table(not_flagged),
+    ]
+    (REPORTS / "red_flags.md").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def results() -> Dict:
+    lines = load_lines()
+    texts = [line["text"] for line in lines]
+    parsed = predict(texts)
+    rows = [
+        {
+            "text": line["text"],
+            "red_flag": bool(line["red_flag"]),
+            "kind": line["kind"],
+            "predicted": p["intent"]["name"],
+            "confidence": round(float(p["intent"].get("confidence") or 0), 3),
+            "patterns": kinds,
+        }
+        for line, p, kinds in zip(lines, parsed, pattern_kinds(texts))
+    ]
+    summary = summarise(rows)
+    write_report(rows, summary)
+    return summary
+
+
+def test_eval_set_has_an_answer_key_per_line():
+    lines = load_lines()
+    assert len(lines) >= MIN_LINES
+    for line in lines:
+        assert isinstance(line["red_flag"], bool), line
+        assert line["kind"] in KINDS[line["red_flag"]], line
+        assert line["red_flag"] or line.get("why"), f"a look-alike needs a `why`: {line}"
+    assert len({line["text"].lower() for line in lines}) == len(lines), "duplicate lines"
+    per_kind = Counter(line["kind"] for line in lines)
+    assert all(per_kind[k] >= 20 for kinds in KINDS.values() for k in kinds), per_kind
+
+
+def test_every_emergency_gets_urgent_care_advice(results):
+    assert results["recall"] >= MIN_RECALL, "see tests/reports/red_flags.md"
+
+
+def test_few_lookalikes_get_urgent_care_advice(results):
+    assert results["over_triage"] < MAX_OVER_TRIAGE, "see tests/reports/red_flags.md"
+
+
+def test_lookalikes_that_are_not_triaged_are_not_left_unanswered_en_masse(results):
+    """Look-alikes are patients talking about their pain: most should get a real answer, not the fallback."""
+    other: Counter = sum((Counter(got) for got in results["lookalike_intents"].values()), Counter())
+    unanswered = sum(n for intent, n in other.items() if intent in NOT_ANSWERED)
+    answered = sum(n for intent, n in other.items() if intent not in NOT_ANSWERED)
+    assert answered >= unanswered, f"see tests/reports/red_flags.md: {other}"
