@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import urllib.request
 from pathlib import Path
@@ -20,6 +21,11 @@ OUTPUT = ROOT / "tests" / "output"
 REPORTS = ROOT / "tests" / "reports"
 # sitecustomize.py there injects test-only faults into the servers the tests start (see the module)
 FAULTS = ROOT / "tests" / "faults"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start each run with empty server logs: the servers append, and test_zz_log_privacy must read this run's."""
+    shutil.rmtree(OUTPUT / "logs", ignore_errors=True)
 
 
 def free_port() -> int:
