@@ -215,7 +215,8 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
         [_re("shorter"), _re("than"), _re("the|my|his|her"), _re("other")],
         [_re("leg|legs|knee|foot|ankle|arm|hip"), *_any(2), _re("twisted|twisting|turned|bent|pointing|facing"),
          _re("outwards|inwards|sideways|backwards|outward|inward")],
-        *_cant(_re("stand|walk|step"), _re("on"), _re("that|my|the|it|his|her|this"), _re(LEGS + "|it|leg")),
+        *_cant(_re("stand|walk|step"), _re("on"), _re("that|my|the|it|his|her|this"),
+               {"LOWER": {"IN": ["left", "right", "bad", "sore"]}, "OP": "?"}, _re(LEGS + "|it|leg")),
         [_re("heard|hear|herd"), _re("a|something|it|this"), *_any(1), _re("crack|snap|crunch|crak|pop")],
         *_cant(_re("put|bear|take"), *_any(2), _re("weight|wieght")),
         *_cant(_re("weight|wieght"), _re("bear|bearing")),
@@ -257,7 +258,7 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
         [_re(r"bleed\w*|bleedin"), _re("a"), _re("lot|heap")],
         [_re("heavy|heavily"), _re(r"bleed\w*|bleedin")],
         # "bleeding through the bandage", "blood dripping on the floor", "soaked through the towel"
-        [_re(r"bleed\w*|bleedin|blood"), _re("through|thru|right"), *_any(2),
+        [_re(r"bleed\w*|bleedin|bled|blood"), _re("through|thru|right"), *_any(2),
          _re(r"bandages?|dressings?|towels?|plasters?|gauze|tea|clothes|jeans|pants|shirt|sock|socks")],
         [_re("blood|bleeding|bleedin"), *_any(2), _re(r"dripp\w*|drippin|pooling|puddl\w*")],
         [_re(r"bleed\w*|bleedin|blood"), *_any(3), {"LEMMA": {"IN": ["will", "do", "wo"]}, "OP": "?"},
