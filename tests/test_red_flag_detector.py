@@ -197,3 +197,94 @@ def test_classifier_red_flag_without_a_stated_reason_stands(nlp):
     msg = message(nlp, "my calf went purple and cold", ranking)
     RedFlagDetector({}).process([msg])
     assert msg.get("intent") == {"name": "red_flag", "confidence": 0.7}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the physio asked about numbness in my groin and i dont, so probably muscular",  # elliptical, after
+        "any loss of bladder control? nope",
+        "incontinence? no, never",
+        "i cant say ive had any tingling around my privates",  # hedged: "can't say" is no lost ability
+        "couldn't say i've noticed a fever",
+    ],
+)
+def test_denials_after_the_symptom_and_hedged_denials(nlp, text):
+    assert reasons(nlp, text) and set(reasons(nlp, text)) == {"denied"}, reasons(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i have saddle numbness and i dont know what to do",  # the clause goes on: a report
+        "numbness in my groin and i didnt notice it till today",
+        "i cant control my bowels",  # "can't" + verb stays an inability
+        "lost control of my bladder, no idea why",
+    ],
+)
+def test_a_denial_word_after_the_symptom_that_is_not_a_denial(nlp, text):
+    assert reported_red_flags(nlp(text)), reasons(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("does acupuncture help patients who have had a heart attack?", "question"),
+        ("do you see anyone with incontinence?", "question"),
+        ("can cupping make you collapse?", "question"),
+        ("is it common to feel faint after cupping?", "question"),
+        ("will i pass out when the needles go in?", "worry"),
+        ("am i gonna faint?", "worry"),
+        ("my son had a fever the other week, can he still come?", "worry"),
+        ("i cant breathe without a flat white in the morning", "idiom"),
+        ("honestly cant breathe without my gym session haha", "idiom"),
+    ],
+)
+def test_questions_about_others_worries_and_figures_of_speech(nlp, text, reason):
+    assert reasons(nlp, text) and set(reasons(nlp, text)) == {reason}, reasons(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is it normal to have chest pain after acupuncture?",  # only fainting is a known after-effect
+        "can acupuncture cause chest pain? mine started after the needles",  # no "you"/"people": may be theirs
+        "do you think i'm having a stroke?",  # "do you think", not "do you treat"
+        "i feel like i'm gonna pass out",  # a report, not a question
+        "i feel like im going to faint, what do i do?",  # the question is another clause
+        "i had a fever last week and it's back today with hip agony",  # recent
+        "i cant breathe without stopping every few steps",  # not an everyday thing
+        "people who know me would be better off without me?",  # suicidal thoughts are never a question about others
+    ],
+)
+def test_reports_that_look_like_questions_or_idioms_stay_emergencies(nlp, text):
+    assert reported_red_flags(nlp(text)), reasons(nlp, text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("no issues with my waterworks, the glute aches", "reassured"),
+        ("sensation down there is completely normal, it's the hip", "reassured"),
+        ("it has ached since my 30s", "chronic"),
+        ("tingles now and then", "chronic"),
+        ("been years like this", "chronic"),
+        ("the old back problem again", "chronic"),
+        ("hammered chest and triceps yesterday", "other_sense"),
+        ("leg day wrecked my glutes", "other_sense"),
+        ("broke my parkrun record", "other_sense"),
+        ("backstroke hurts my hip", "other_sense"),
+        ("my chest is tight", None),
+    ],
+)
+def test_more_reasons_to_lower_the_classifiers_red_flag(text, expected):
+    assert chronic_or_played_down(text) == expected
+
+
+def test_a_reassured_message_lowers_only_a_classifier_red_flag(nlp):
+    ranking = [{"name": "red_flag", "confidence": 0.5}, {"name": "ongoing_pain", "confidence": 0.4}]
+    lowered = message(nlp, "no problems with the toilet, feeling is normal, my buttock aches", ranking)
+    reported = message(nlp, "feeling is normal but i wet myself this morning", ranking)
+    RedFlagDetector({}).process([lowered, reported])
+    assert lowered.get("intent")["name"] == "ongoing_pain"
+    assert reported.get("intent") == {"name": "red_flag", "confidence": 1.0}

@@ -1,9 +1,17 @@
-"""Red-flag triage on held-out lines written as patients type (tests/red_flags.yml).
+"""Red-flag triage on held-out lines written as patients type, in two files, each measured on its own.
 
-Two measures, reported separately in tests/reports/red_flags.md:
+- tests/red_flags.yml (230 lines): written alongside the patterns and the training data;
+- tests/red_flags_blind.yml (130 lines: 60 emergencies, 70 look-alikes): written by someone who had not seen
+  the system. First pass with the model before any change made for it (the honest held-out figure):
+  recall 52/60 = 86.7 % (emergency 20/22, emergency_typo 14/18, emergency_in_long_message 18/20);
+  over-triage 12/70 = 17.1 % (negated 3/25, chronic 2/25, other 7/20). Later figures on this file are no
+  longer blind: the patterns and the detector were then changed for the causes of its misses.
+
+Two measures per file, reported separately and per kind in tests/reports/red_flags.md:
 - recall: emergency lines (typos, inside other questions, after negated or chronic talk) that get `red_flag`;
 - over-triage: look-alike lines (negated symptoms, chronic pain, "broke my PB", healed fractures) that get it.
-Every emergency must get the urgent-care advice; fewer than 1 in 10 look-alikes may get it.
+In each file every emergency must get the urgent-care advice, and fewer than 1 in 10 look-alikes may get it.
+None of the lines is in the training data (`test_eval_lines_are_not_training_examples`).
 """
 
 from __future__ import annotations
@@ -23,18 +31,23 @@ from tests.conftest import REPORTS, ROOT, require_model
 
 pytestmark = pytest.mark.slow
 
-EVAL_SET = Path(__file__).resolve().parent / "red_flags.yml"
+HERE = Path(__file__).resolve().parent
+EVAL_SETS = {"red_flags.yml": HERE / "red_flags.yml", "red_flags_blind.yml": HERE / "red_flags_blind.yml"}
 KINDS = {
     True: ("emergency", "emergency_typo", "emergency_in_long_message"),
     False: ("negated", "chronic_lookalike", "other_lookalike"),
 }
-MIN_LINES = 200
+MIN_LINES = 200  # both files together
 MIN_RECALL = 1.0  # every emergency gets the urgent-care advice
 MAX_OVER_TRIAGE = 0.10  # share of look-alikes that get it anyway (strictly below)
 
 
-def load_lines() -> List[Dict]:
-    return yaml.safe_load(EVAL_SET.read_text())["lines"]
+def load_lines(name: str) -> List[Dict]:
+    return yaml.safe_load(EVAL_SETS[name].read_text())["lines"]
+
+
+def all_lines() -> List[Dict]:
+    return [line for name in EVAL_SETS for line in load_lines(name)]
 
 
 def predict(texts: List[str]) -> List[Dict]:
@@ -91,9 +104,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def write_report(rows: List[Dict], summary: Dict) -> None:
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    (REPORTS / "red_flags.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
+def file_section(name: str, rows: List[Dict], summary: Dict) -> List[str]:
     misses = [r for r in rows if r["red_flag"] and r["predicted"] != RED_FLAG_INTENT]
     over = [r for r in rows if not r["red_flag"] and r["predicted"] == RED_FLAG_INTENT]
     not_flagged = [r for r in rows if not r["red_flag"] and r["predicted"] != RED_FLAG_INTENT]
@@ -108,8 +119,8 @@ def write_report(rows: List[Dict], summary: Dict) -> None:
             for r in selected
         ]
 
-    lines = [
-        "# Red-flag triage evaluation (tests/red_flags.yml)",
+    return [
+        f"## tests/{name}",
         "",
         f"- recall (emergency lines that get the urgent-care advice): {summary['recall']:.1%} "
         f"of {summary['emergency_lines']} (threshold {MIN_RECALL:.0%})",
@@ -127,15 +138,15 @@ def write_report(rows: List[Dict], summary: Dict) -> None:
         "`patterns`: the red-flag pattern kinds the spaCy pipeline found (before negation); `-`: none, so a",
         "`red_flag` prediction came from the classifier.",
         "",
-        f"## Missed emergencies ({len(misses)})",
+        f"### Missed emergencies ({len(misses)})",
         "",
         *table(misses),
         "",
-        f"## Over-triaged look-alikes ({len(over)})",
+        f"### Over-triaged look-alikes ({len(over)})",
         "",
         *table(over),
         "",
-        "## What the other look-alikes got",
+        "### What the other look-alikes got",
         "",
         *[
             f"- {kind}: " + ", ".join(f"{k} {v}" for k, v in sorted(got.items(), key=lambda kv: -kv[1]))
@@ -143,54 +154,98 @@ def write_report(rows: List[Dict], summary: Dict) -> None:
         ],
         "",
         *table(not_flagged),
+        "",
     ]
-    (REPORTS / "red_flags.md").write_text("\n".join(lines) + "\n")
+
+
+def write_report(per_file: Dict[str, Dict]) -> None:
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    (REPORTS / "red_flags.json").write_text(json.dumps(per_file, indent=2))
+    overview = [
+        "# Red-flag triage evaluation (tests/test_red_flag_eval.py)",
+        "",
+        "| file | lines | recall | over-triage |",
+        "|---|---|---|---|",
+        *[
+            f"| tests/{name} | {r['summary']['lines']} | {r['summary']['recall']:.1%} "
+            f"of {r['summary']['emergency_lines']} | {r['summary']['over_triage']:.1%} "
+            f"of {r['summary']['lookalike_lines']} |"
+            for name, r in per_file.items()
+        ],
+        "",
+        "First pass on tests/red_flags_blind.yml (written without seeing the system), before any change made for",
+        "it: recall 52/60 = 86.7 %, over-triage 12/70 = 17.1 % (see the module docstring of the test).",
+        "",
+    ]
+    sections = [line for name, r in per_file.items() for line in file_section(name, r["rows"], r["summary"])]
+    (REPORTS / "red_flags.md").write_text("\n".join(overview + sections))
 
 
 @pytest.fixture(scope="module")
-def results() -> Dict:
-    lines = load_lines()
-    texts = [line["text"] for line in lines]
+def per_file() -> Dict[str, Dict]:
+    """Rows and summary per evaluation file (one model load, one report for both)."""
+    named = [(name, line) for name in EVAL_SETS for line in load_lines(name)]
+    texts = [line["text"] for _, line in named]
     parsed = predict(texts)
-    rows = [
-        {
-            "text": line["text"],
-            "red_flag": bool(line["red_flag"]),
-            "kind": line["kind"],
-            "predicted": p["intent"]["name"],
-            "confidence": round(float(p["intent"].get("confidence") or 0), 3),
-            "patterns": kinds,
-        }
-        for line, p, kinds in zip(lines, parsed, pattern_kinds(texts))
-    ]
-    summary = summarise(rows)
-    write_report(rows, summary)
-    return summary
+    rows: Dict[str, List[Dict]] = defaultdict(list)
+    for (name, line), p, kinds in zip(named, parsed, pattern_kinds(texts)):
+        rows[name].append(
+            {
+                "text": line["text"],
+                "red_flag": bool(line["red_flag"]),
+                "kind": line["kind"],
+                "predicted": p["intent"]["name"],
+                "confidence": round(float(p["intent"].get("confidence") or 0), 3),
+                "patterns": kinds,
+            }
+        )
+    result = {name: {"summary": summarise(rows[name]), "rows": rows[name]} for name in EVAL_SETS}
+    write_report(result)
+    return result
 
 
-def test_eval_set_has_an_answer_key_per_line():
-    lines = load_lines()
+def test_eval_sets_have_an_answer_key_per_line():
+    lines = all_lines()
     assert len(lines) >= MIN_LINES
     for line in lines:
         assert isinstance(line["red_flag"], bool), line
         assert line["kind"] in KINDS[line["red_flag"]], line
         assert line["red_flag"] or line.get("why"), f"a look-alike needs a `why`: {line}"
-    assert len({line["text"].lower() for line in lines}) == len(lines), "duplicate lines"
+    assert len({line["text"].lower() for line in lines}) == len(lines), "duplicate lines (within or across files)"
     per_kind = Counter(line["kind"] for line in lines)
     assert all(per_kind[k] >= 20 for kinds in KINDS.values() for k in kinds), per_kind
 
 
-def test_every_emergency_gets_urgent_care_advice(results):
-    assert results["recall"] >= MIN_RECALL, "see tests/reports/red_flags.md"
+def _normalised(text: str) -> str:
+    return " ".join(text.lower().replace("\u2019", "'").split())
 
 
-def test_few_lookalikes_get_urgent_care_advice(results):
-    assert results["over_triage"] < MAX_OVER_TRIAGE, "see tests/reports/red_flags.md"
+def test_eval_lines_are_not_training_examples():
+    """Held out: training additions are phrased differently, never copied from either file."""
+    training = set()
+    for path in (ROOT / "data").rglob("*.yml"):
+        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
+            for example in str(block.get("examples") or "").splitlines():
+                training.add(_normalised(example.strip().lstrip("-").strip()))
+    copied = [line["text"] for line in all_lines() if _normalised(line["text"]) in training]
+    assert not copied, copied
 
 
-def test_lookalikes_that_are_not_triaged_are_not_left_unanswered_en_masse(results):
+@pytest.mark.parametrize("name", list(EVAL_SETS))
+def test_every_emergency_gets_urgent_care_advice(per_file, name):
+    assert per_file[name]["summary"]["recall"] >= MIN_RECALL, f"{name}: see tests/reports/red_flags.md"
+
+
+@pytest.mark.parametrize("name", list(EVAL_SETS))
+def test_few_lookalikes_get_urgent_care_advice(per_file, name):
+    assert per_file[name]["summary"]["over_triage"] < MAX_OVER_TRIAGE, f"{name}: see tests/reports/red_flags.md"
+
+
+@pytest.mark.parametrize("name", list(EVAL_SETS))
+def test_lookalikes_that_are_not_triaged_are_not_left_unanswered_en_masse(per_file, name):
     """Look-alikes are patients talking about their pain: most should get a real answer, not the fallback."""
-    other: Counter = sum((Counter(got) for got in results["lookalike_intents"].values()), Counter())
+    got = per_file[name]["summary"]["lookalike_intents"].values()
+    other: Counter = sum((Counter(g) for g in got), Counter())
     unanswered = sum(n for intent, n in other.items() if intent in NOT_ANSWERED)
     answered = sum(n for intent, n in other.items() if intent not in NOT_ANSWERED)
-    assert answered >= unanswered, f"see tests/reports/red_flags.md: {other}"
+    assert answered >= unanswered, f"{name}: see tests/reports/red_flags.md: {other}"

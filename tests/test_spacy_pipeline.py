@@ -73,6 +73,30 @@ def test_acc45_word_is_not_a_read_code(nlp):
         ("got a feva and my glute is agony", "fever"),
         ("i fanted", "other_emergency"),
         ("having suicidle thoughts", "suicidal"),
+        # stroke signs, suicidal thoughts without the word, lost ability, heavy bleeding
+        ("her mouth has dropped on one side", "stroke"),
+        ("his voice is all slurry and strange", "stroke"),
+        ("i cant speak properly all of a sudden", "stroke"),
+        ("my hand went floppy", "stroke"),
+        ("everyone would be better off without me", "suicidal"),
+        ("i just dont want to be around anymore", "suicidal"),
+        ("wish i wasnt alive", "suicidal"),
+        ("havent been able to stop peeing myself", "bladder_bowel"),
+        ("haven't got any control over my bladder", "bladder_bowel"),
+        ("wee keeps dribbling out", "bladder_bowel"),
+        ("blood dripping down my leg", "other_emergency"),
+        ("its bled right through the dressing", "other_emergency"),
+        ("cant wiggle my toes", "other_emergency"),
+        ("i cant feel my right leg", "other_emergency"),
+        ("a bone is poking through", "fracture_deformity"),
+        ("heard this awful crack", "fracture_deformity"),
+        ("cant stand on my left leg", "fracture_deformity"),
+        ("heaviness in the middle of my chest", "chest_breathing"),
+        # typo families
+        ("numm between my legs", "saddle_numbness"),
+        ("tingling round my privits", "saddle_numbness"),
+        ("i passd out", "other_emergency"),
+        ("hi temp and my hip is agony", "fever"),
     ],
 )
 def test_red_flags(nlp, text, kind):
@@ -95,6 +119,10 @@ def test_red_flags(nlp, text, kind):
         "what's the temperature outside",
         "I can pee fine",
         "this pain is killing me",
+        "my arm went dead after sleeping on it",
+        "i twisted my knee at netball",
+        "ran 10 kms yesterday",
+        "i talk to my mum every day",
     ],
 )
 def test_ordinary_questions_are_not_red_flags(nlp, text):

@@ -4,19 +4,27 @@ The clinic's spaCy pipeline marks red-flag phrases (see `bot.nlu.spacy_patterns.
 entities. Each one is a candidate; this component keeps the candidates a patient actually reports and drops:
 
 - denied ones: a negation cue earlier in the same clause ("no tingling or numbness", "I haven't lost any
-  bladder control", "gp ruled out a fracture") or a reassurance after it ("my bladder's fine");
+  bladder control", "gp ruled out a fracture", "can't say i've noticed any numbness"), a reassurance after it
+  ("my bladder's fine") or a denial after it with the verb left out ("asked if i had saddle numbness and i
+  don't", "incontinence? no");
 - past ones: a healed or long-treated event ("a fracture I had last year that's healed", "a stroke years ago");
-- worries: fainting or a fever talked about as a possibility ("will the needles make me feel faint?").
+- worries: fainting or a fever talked about as a possibility ("will the needles make me feel faint?", "am i
+  gonna pass out?") or a fever that is over ("my kid had a fever last week");
+- questions about others or about what treatment does to anyone ("do you treat people who've had a stroke?",
+  "can acupuncture make you lose bladder control?", "is it normal to feel faint after acupuncture?");
+- figures of speech ("i can't breathe without my morning coffee lol").
 
 When one candidate is kept, the intent is `red_flag` with full confidence, whatever the classifier or the
 fallback said, so the urgent-care advice comes first even inside a long message.
 
 The classifier's own `red_flag` examples remain a second net for phrasings the patterns miss. That net is
-lowered only for a stated reason: the message's red-flag words were all denied or in the past, or it describes
-pain that has gone on for weeks or is played down ("it's just stiff") — then the classifier's runner-up, or
-`ongoing_pain` for long-standing pain, answers instead (see `triage`).
+lowered only for a stated reason: the message's red-flag words were all dropped, or it describes pain that has
+gone on for weeks or is played down ("it's just stiff"), reassures ("feeling in the groin is normal") or uses a
+red-flag word in another sense ("did chest at the gym") — then the classifier's runner-up, or `ongoing_pain`
+for long-standing pain, answers instead (see `triage`).
 
-Measured on tests/red_flags.yml by tests/test_red_flag_eval.py; unit tests in tests/test_red_flag_detector.py.
+Measured on tests/red_flags.yml and tests/red_flags_blind.yml by tests/test_red_flag_eval.py; unit tests in
+tests/test_red_flag_detector.py.
 """
 
 from __future__ import annotations
@@ -79,6 +87,8 @@ NEGATION_WINDOW = 8
 # negation cue right after one of these words is never read as a denial.
 INABILITY_HEADS = {"ca", "can", "could", "wo", "cant", "cnt"}
 INABILITY_WORDS = {"cant", "cnt", "cannot", "couldnt", "wont", "unable"}
+# ...except "can't say (that) i've noticed any numbness", "couldn't say": a hedged denial, not a lost ability.
+HEDGED = {"say", "recall"}
 # Between a negation and the red-flag words, these make it lost ability, not a denial: "haven't been able to
 # control my bladder", "i haven't been able to stop wetting myself". ("feel" is not one: "doesn't feel broken".)
 ABILITY = {"able", "control", "controll", "controlling", "hold", "stop", "manage", "empty", "move", "lift", "sense"}
@@ -89,6 +99,17 @@ INTENSIFIERS = {"such", "so", "worse", "worst", "like", "this"}
 # After the red-flag words, in the same clause: "my bladder and bowels are fine", "fracture was ruled out".
 REASSURANCE_AFTER = {"fine", "normal", "normally", "ok", "okay", "good", "clear", "excluded"}
 REASSURANCE_WINDOW = 5
+# A denial after the red-flag words, with the verb left out: "asked if i had saddle numbness and i don't",
+# "any chest pain? nope", "lost bladder control? no, never". The clause must end right after it, so
+# "numbness and i don't know what to do" stays a report.
+ELLIPTICAL_DENIAL = re.compile(
+    r"^\W*(?:(?:and|but)\s+)?(?:(?:i|he|she|they|we|it)\s+)?"
+    r"(?:(?:do|did|does|have|has|had|am|was|is|are|were)\s*(?:n'?t|not)|nope|nah|no|never|none)"
+    r"(?:\s+(?:have|had|got|any|at all|either|really|sorry))?"
+    r"\s*(?:[,.;!?)]|$|(?:and|but|so|he|she|they|the gp|the doc)\b)"
+    # question and answer: "any loss of bladder control? nope", "incontinence? no, never"
+    r"|^[^.!?,;]{0,40}\?\s*(?:no|nope|nah|never|none)\s*(?:[,.;!?)]|$)"
+)
 
 # --- past events -----------------------------------------------------------------------------------------
 # A fracture, dislocation, stroke or heart attack that has healed or been treated is history, not an emergency:
@@ -130,7 +151,38 @@ FAINT_WORRY = {
     "tend",
     "around",
 }
+# ...and these only in a question: "am i gonna pass out when you put them in?" (but "i feel like i'm gonna
+# pass out" is a report).
+FAINT_WORRY_QUESTION = {"gonna", "going", "might", "could", "will", "would"}
 FEVER_WORRY = {"if", "case"}
+# A fever that is over: "my kid had a fever last week so we cancelled". Only for fever: a faint or a fracture
+# last week still needs seeing to.
+FEVER_PAST = re.compile(r"\b(last|the other|past) (week|fortnight|month)\b|\b(weeks?|fortnight|months?) ago\b")
+
+# --- questions about other people or about treatment --------------------------------------------------------
+# A question about people in general or about what treatment might do to anyone, not a report: "do you treat
+# people who've had a stroke?", "can acupuncture make you lose bladder control?". Checked in the red-flag
+# words' sentence, which must end with "?"; never for thoughts of suicide. "can acupuncture cause chest pain?"
+# (no "you"/"people") stays a report: the patient may be describing their own.
+GENERIC_QUESTION = re.compile(
+    r"\b(people|patients|someone|somebody|anyone|anybody|those|clients|others)\s+(who|whove|who've|whos|who's|that|with)\b"
+    r"|\bdo you (treat|see|help|work with|take)\b"
+    r"|\b(can|could|does|do|will|would|might|may)\s+(acupuncture|needling|dry needling|cupping|the needles|needles"
+    r"|treatment|the treatment|it|a session)\s+(make|cause|give|lead)\s+(you|people|someone|anyone|patients)\b"
+)
+# Feeling faint as a known after-effect: "is it normal to feel a bit faint after acupuncture?" (only for
+# fainting: chest pain or breathlessness after needling is an emergency however it is asked).
+FAINT_AFTER_TREATMENT = re.compile(
+    r"\bis it (normal|common|usual|ok|okay)\s+to\b.*\b(after|from|during)\s+(the\s+|a\s+|my\s+)?"
+    r"(acupuncture|needling|dry needling|cupping|needles|treatment|session)"
+)
+# Figures of speech: "i can't breathe without my morning coffee lol". An inability "without" an everyday thing,
+# or with a joke marker, in the same clause.
+IDIOM_AFTER = re.compile(
+    r"^\s*without\s+(my\s+|a\s+|the\s+|me\s+)?(\w+\s+){0,2}"
+    r"(coffee|coffees|caffeine|flat white|tea|cuppa|phone|music|wine|beer|chocolate|netflix|gym|dog|cat|kids?)\b"
+)
+JOKE = re.compile(r"\b(lol|lmao|haha\w*|jk|rofl)\b|😂|🤣")
 
 # --- the classifier-only net -----------------------------------------------------------------------------
 # Pain that has gone on for weeks, comes and goes or is "chronic": without any red-flag words the patient
@@ -144,6 +196,29 @@ CHRONIC = re.compile(
     r"|recurring|persistent)\b|\b(on and off|off and on|comes and goes|all the time|every (night|day|morning|time))\b"
     r"|\bkeeps?\s+(coming|flaring)\s+back\b|\b(never|won'?t|doesn'?t|not)\s+(really\s+)?go(es)?\s+away\b"
     r"|\bflares?\s+up\b|\bold injury\b|\blasted\s+(weeks|months|years)\b"
+    # "since my 40s", "since i was a teenager", "been years", "now and then", "the old disc issue"
+    r"|\bsince (my|i was in my|i was a) (\d0'?s|teens?|teenager|twenties|thirties|forties|fifties|sixties|seventies)\b"
+    r"|\b(been|for) (years|yonks|ages|forever|donkey'?s years)\b"
+    r"|\b(now and then|now and again|every so often|from time to time|same as (usual|always|ever))\b"
+    r"|\bold (\w+ )?(injury|issue|problem|disc|back)\b"
+)
+# A whole message that reassures rather than reports: "no problems with peeing or pooing", "feeling in the
+# groin area is normal", "bladder and bowels are fine". Lowers only the classifier's red_flag (no pattern).
+REASSURED = re.compile(
+    r"\b(no|not|never|without|nothing|zero)\s+(\w+\s+){0,2}(problems?|issues?|trouble|changes?|concerns?)\s+(with|in)\b"
+    r"|\b(is|are|'s|feels?|seems?|working)\s+(all\s+|totally\s+|completely\s+|perfectly\s+|pretty\s+)?"
+    r"(normal|fine|ok|okay)\b"
+)
+# Red-flag words in other senses: body parts as gym sessions ("did heaps of chest and back at the gym", "chest
+# day"), records ("broke my PB") and swimming strokes.
+GYM_SENSE = re.compile(
+    r"\b(chest|legs?|back|arms?|shoulders?)\s+(and\s+\w+\s+)?(day|workout|session|press|fly|flies|exercises?)\b"
+    r"|\b(did|doing|trained|training|train|worked|working)\s+(heaps\s+of\s+|lots\s+of\s+|some\s+|a\s+lot\s+of\s+)?"
+    r"chest\s+(and|at|in|on|yesterday|today|this|last)\b"
+    r"|\bchest\s+(and|&|n)\s+(back|triceps|tris|biceps|bis|shoulders|arms|legs|abs|core)\b"
+    # ...and other senses the patterns already skip: "broke my personal best", "swim breast stroke"
+    r"|\bbr(o|ea)ke?\s+(my\s+|a\s+|the\s+)?(personal best|pb|pr|\w+ record|record)\b"
+    r"|\b(breast|back)\s?stroke\b"
 )
 # Played down: "it's just stiff", "that's just fitness", "aren't numb, just tired".
 PLAYED_DOWN = re.compile(r"\b(it'?s|that'?s|its|thats)\s+just\b")
@@ -174,9 +249,22 @@ def _is_break(token: Any) -> bool:
     return token.is_punct or token.lower_ in CLAUSE_BREAKS
 
 
+def _is_hedged(doc: Any, i: int) -> bool:
+    """Whether token i is the "not" of "can't say"/"couldn't say" (`HEDGED`): a denial."""
+    return (
+        doc[i].lemma_ == "not"
+        and i > 0
+        and doc[i - 1].lower_ in INABILITY_HEADS
+        and i + 1 < len(doc)
+        and doc[i + 1].lower_ in HEDGED
+    )
+
+
 def _is_inability(doc: Any, i: int) -> bool:
     """Whether token i is (the negation of) "can't"/"cannot"/"won't"/"unable": a symptom, not a denial."""
     token = doc[i]
+    if _is_hedged(doc, i):
+        return False
     if token.lower_ in INABILITY_WORDS:
         return True
     return token.lemma_ == "not" and i > 0 and doc[i - 1].lower_ in INABILITY_HEADS
@@ -185,6 +273,8 @@ def _is_inability(doc: Any, i: int) -> bool:
 def _is_negation(doc: Any, i: int) -> bool:
     """Whether token i denies what follows: "no", "not"/"n't", "never", "without", "ruled out", ..."""
     token = doc[i]
+    if _is_hedged(doc, i):
+        return True  # "can't say i've noticed any"
     if i > 0 and doc[i - 1].lower_ in INABILITY_HEADS:
         return False  # "can't", "can no longer", "won't"
     if token.lower_ in NEGATION_WORDS or token.lower_.startswith("nothing"):
@@ -216,6 +306,8 @@ def is_denied(doc: Any, start: int, end: int) -> bool:
             if between & (UNCERTAINTY | INTENSIFIERS | ABILITY):
                 continue
             return True
+    if end < len(doc) and ELLIPTICAL_DENIAL.match(doc[end:].text.lower().replace("\u2019", "'")):
+        return True  # "saddle numbness and i don't"
     for j in range(end, min(end + REASSURANCE_WINDOW, len(doc))):
         token = doc[j]
         if token.lower_ in RULED and j + 1 < len(doc) and doc[j + 1].lower_ == "out":
@@ -247,13 +339,58 @@ def is_past(doc: Any, start: int, end: int, kind: str) -> bool:
     return bool(PAST_EVENT.search(clause)) and not RECENT.search(clause)
 
 
+def _sentence_text(doc: Any, start: int, end: int) -> str:
+    """The text of the sentence around doc[start:end]: ".", "?", "!" and new lines end it."""
+    stops = {".", "?", "!", "\n"}
+    first = start
+    while first > 0 and doc[first - 1].text not in stops:
+        first -= 1
+    last = end
+    while last < len(doc) and doc[last].text not in stops:
+        last += 1
+    if last < len(doc):
+        last += 1  # keep the "?"
+    return doc[first:last].text.lower().replace("\u2019", "'")
+
+
+def _clause_asks(doc: Any, end: int) -> bool:
+    """Whether the clause that goes on after doc[end - 1] ends with a question mark."""
+    for token in doc[end:]:
+        if token.is_punct:
+            return token.text.startswith("?")
+    return False
+
+
+def is_question_about_others(doc: Any, start: int, end: int, kind: str) -> bool:
+    """Whether the red flag is in a question about people in general or about treatment (`GENERIC_QUESTION`)."""
+    if kind in NEVER_HISTORY:
+        return False
+    sentence = _sentence_text(doc, start, end)
+    if not sentence.rstrip().endswith("?"):
+        return False
+    if kind == "other_emergency" and doc[start].lower_ in FAINT_BASE and FAINT_AFTER_TREATMENT.search(sentence):
+        return True
+    return bool(GENERIC_QUESTION.search(sentence))
+
+
+def is_idiom(doc: Any, start: int, end: int, kind: str) -> bool:
+    """Whether "can't breathe" is a figure of speech: "...without my coffee lol" (`IDIOM_AFTER`, `JOKE`)."""
+    if kind != "chest_breathing" or not any(t.lemma_ == "not" or t.lower_ in INABILITY_WORDS for t in doc[start:end]):
+        return False
+    after = doc[end:].text.lower()
+    return bool(IDIOM_AFTER.match(after)) or (after.lstrip().startswith("without") and bool(JOKE.search(after)))
+
+
 def is_worry(doc: Any, start: int, end: int, kind: str) -> bool:
-    """Whether fainting or a fever is talked about as a possibility, not reported (see `FAINT_WORRY`)."""
-    words = set(_clause_text(doc, start, end).split())
+    """Whether fainting or a fever is talked about as a possibility or is over, not reported (`FAINT_WORRY`)."""
+    clause = _clause_text(doc, start, end)
+    words = set(clause.split())
     if kind == "fever":
-        return bool(words & FEVER_WORRY)
+        return bool(words & FEVER_WORRY) or (bool(FEVER_PAST.search(clause)) and not RECENT.search(clause))
     if kind == "other_emergency" and doc[start].lower_ in FAINT_BASE:
-        return bool(words & FAINT_WORRY)
+        if words & FAINT_WORRY:
+            return True
+        return bool(words & FAINT_WORRY_QUESTION) and _clause_asks(doc, end)
     return False
 
 
@@ -271,6 +408,10 @@ def candidates(doc: Any) -> List[Candidate]:
             reason = "past"
         elif is_worry(doc, ent.start, ent.end, kind):
             reason = "worry"
+        elif is_question_about_others(doc, ent.start, ent.end, kind):
+            reason = "question"
+        elif is_idiom(doc, ent.start, ent.end, kind):
+            reason = "idiom"
         found.append(Candidate(kind, ent.text, reason))
     return found
 
@@ -284,7 +425,9 @@ def chronic_or_played_down(text: str) -> Optional[str]:
     """Why a classifier-only red_flag should not stand, if the text says so, else None.
 
     "chronic": long-standing pain (`CHRONIC`); "past": a healed or treated event (`PAST_EVENT`, nothing
-    `RECENT`); "played_down": "it's just stiff", "aren't numb, just tired" (`PLAYED_DOWN...`).
+    `RECENT`); "played_down": "it's just stiff", "aren't numb, just tired" (`PLAYED_DOWN...`); "reassured":
+    "no problems with peeing", "feeling down there is normal" (`REASSURED`); "other_sense": chest as a gym
+    session, a broken record, a swimming stroke (`GYM_SENSE`).
     """
     lowered = (text or "").lower().replace("\u2019", "'")
     if CHRONIC.search(lowered):
@@ -293,6 +436,10 @@ def chronic_or_played_down(text: str) -> Optional[str]:
         return "past"
     if PLAYED_DOWN.search(lowered) or PLAYED_DOWN_AFTER_NEGATION.search(lowered):
         return "played_down"
+    if REASSURED.search(lowered):
+        return "reassured"
+    if GYM_SENSE.search(lowered):
+        return "other_sense"
     return None
 
 

@@ -100,6 +100,8 @@ _CANT_VARIANTS = [
     [{"LOWER": {"IN": ["cant", "cnt", "cannot", "couldnt", "wont"]}}],
     [{"LOWER": "unable"}, {"LOWER": "to"}],
     [{"LOWER": "not"}, {"LOWER": "able"}, {"LOWER": "to"}],
+    # "haven't been able to", "havent been able to", "not been able to"
+    [{"LEMMA": "not"}, {"LOWER": "been"}, {"LOWER": "able"}, {"LOWER": "to"}],
     [{"LOWER": {"IN": ["can", "could"]}}, {"LOWER": "no"}, {"LOWER": "longer"}],
 ]
 
@@ -111,14 +113,20 @@ def _cant(*rest: Dict[str, Any]) -> List[List[Dict[str, Any]]]:
 
 # Typo families: patients type fast, on a phone, often in pain.
 BLADDER = r"bladd?e?r|blader|bladdr|bowels?|bowles?|bowell?s?"
-TOILET = r"pee|wee|poo|poos|urine|urinate|toilet|loo|bladd?e?r|bladdr|bowels?|bowles?|bowls|wees|pees"
+TOILET = (
+    r"pee|wee|poo|poos|urine|urinate|toilet|loo|bladd?e?r|bladdr|bowels?|bowles?|bowls|wees|pees|peeing|weeing|pooing|"
+    r"urinating"
+)
 WET_MYSELF = (
     r"wet|wett?ing|pee|peed|pee'd|peeing|pe'd|piss|pissed|pissing|poo|pood|poo'd|pooed|pooing|poop|pooped|"
     r"soil|soiled|soiling|wee|weed|wee'd|weeing|shat"
 )
 MYSELF = ["myself", "meself", "myslef", "mysefl", "my", "himself", "herself"]
-NUMB = r"numb|numbness|numbnes|numbess|numness|numbish|tingl\w*|pins"
-SADDLE_AREA = r"groin|saddle|genital\w*|crotch|privates|private|perineum|perenium|anus|vagina|penis|testicles"
+NUMB = r"numb|numm|nummb|numbb|numbd|numbness|numbnes|numbess|numness|numbish|tingl\w*|pins"
+SADDLE_AREA = (
+    r"groin|saddle|genital\w*|crotch|privates|private|privits|privites|privats|privet|privets|perineum|perenium|"
+    r"anus|vagina|penis|testicles"
+)
 FEELING = r"feeling|feelin|feel|sensation|sensations"
 LEGS = r"legs?|legz|legss|feet|foot|feets"
 # Bones / body parts next to "broke": "broke my hip", "my pelvis is broken"; not "broke my PB", "I'm broke".
@@ -159,7 +167,15 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
         *_cant(_re("pee|wee|urinate|poo")),
         [_re("no|lost|lose|losing|loss|zero"), _re("control|controll"), _re("of|over|on"), DET, _re(TOILET)],
         [_re("no|lost|lose|losing|zero"), _re(BLADDER), _re("control|controll")],
+        # "haven't got control of my bowels", "hvnt got any control over my bladder", "don't have control of"
+        [_re("hvnt|havnt|hvent|havent|dnt|dont"), _re("got|have|had"), {"LOWER": "any", "OP": "?"},
+         _re("control|controll"), _re("of|over|on"), DET, _re(TOILET)],
+        [_re("have|do|got|had"), {"LEMMA": "not"}, _re("got|have|had"), {"LOWER": "any", "OP": "?"},
+         _re("control|controll"), _re("of|over|on"), DET, _re(TOILET)],
         [{"LOWER": {"REGEX": "^leak"}}, *_any(1), _re("urine|pee|wee|poo")],
+        # "pee just coming out", "poo keeps leaking out"
+        [_re("urine|pee|wee|poo|poos|wees|pees|piss"), *_any(2),
+         _re(r"com\w*|leak\w*|dribbl\w*|pour\w*|gush\w*|run\w*|seep\w*"), {"LOWER": "out"}],
     ],
     # Saddle anaesthesia: numbness/tingling of the groin, genitals, perineum, "down there", "when I wipe".
     # "no feeling" is the symptom (the pattern includes "no"); "no numbness" is a denial.
@@ -173,7 +189,8 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
         *_cant(_re("feel|fel|feal"), *_any(3), _re(SADDLE_AREA + "|bum|bottom|butt")),
         [_re("no|lost|lose|losing|loss|zero"), *_any(1), _re(FEELING), *_any(4),
          _re(SADDLE_AREA + "|bum|bottom|butt|wipe|wiping")],
-        [_re("no|lost|lose|losing|loss|zero"), *_any(1), _re(FEELING), _re("down"), _re("there|below")],
+        [_re("no|lost|lose|losing|loss|zero"), *_any(1), _re(FEELING), {"LOWER": "at", "OP": "?"},
+         {"LOWER": "all", "OP": "?"}, _re("down"), _re("there|below")],
         [_re("no|lost|lose|losing|loss|zero"), *_any(1), _re(FEELING), *_any(3), {"LOWER": "between"}, DET,
          _re("legs|thighs|legz")],
     ],
@@ -186,8 +203,8 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
         [_re(BROKE + "|break"), _re("something|anything|somthing")],
         [_re(BONES), *_any(3), _re(BROKE + "|cracked|snapped")],
         [_re("it|its|it's"), *_any(2), _re("is|'s|be|feels|looks|seems|prob|probably|definitely"), _re(BROKE)],
-        [_re("bone|bones|hip|knee|leg|joint|kneecap|ankle|shoulder|elbow|wrist"), *_any(1), _re("sticking|poking"),
-         {"LOWER": "out"}],
+        [_re("bone|bones|hip|knee|leg|joint|kneecap|ankle|shoulder|elbow|wrist"), *_any(1),
+         _re(r"sticking|stickin|stikin|stiking|poking|pokin|protruding|coming"), _re("out|through|thru")],
         [{"LOWER": {"REGEX": "^(deform|dislo|dislcoat)"}}],
         [_re("bent|bend|bending|twisted|facing|facin|pointing|turned|sticking"), _re("the|teh|a|th"), _re("wrong|rong"),
          _re("way|direction")],
@@ -195,7 +212,12 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
         [_re("looks?|looked|looking|popped|pop|gone|went|is|'s"), {"LOWER": "out"}, {"LOWER": "of"},
          _re("place|joint|socket")],
         [_re("leg|legs"), *_any(2), _re("shorter|turned")],
-        [_re("heard|hear"), _re("a|something|it"), _re("crack|snap|crunch")],
+        [_re("shorter"), _re("than"), _re("the|my|his|her"), _re("other")],
+        [_re("leg|legs|knee|foot|ankle|arm|hip"), *_any(2), _re("twisted|twisting|turned|bent|pointing|facing"),
+         _re("outwards|inwards|sideways|backwards|outward|inward")],
+        *_cant(_re("stand|walk|step"), _re("on"), _re("that|my|the|it|his|her|this"),
+               {"LOWER": {"IN": ["left", "right", "bad", "sore"]}, "OP": "?"}, _re(LEGS + "|it|leg")),
+        [_re("heard|hear|herd"), _re("a|something|it|this"), *_any(1), _re("crack|snap|crunch|crak|pop")],
         *_cant(_re("put|bear|take"), *_any(2), _re("weight|wieght")),
         *_cant(_re("weight|wieght"), _re("bear|bearing")),
         *_cant(_re("walk|stand"), _re("or"), _re("stand|walk|put|bear")),
@@ -209,6 +231,8 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
     "chest_breathing": [
         [_re(CHEST), *_any(2), _re(CHEST_FEELING)],
         [_re(CHEST_FEELING_BEFORE), *_any(1), _re("in|on|across|from|through|around|behind"), DET, _re(CHEST)],
+        [_re(CHEST_FEELING_BEFORE), *_any(1), _re("in|on|across"), _re("the"), _re("middle|centre|center|front|left"),
+         {"LOWER": "of"}, DET, _re(CHEST)],
         [_re("heart|hart|hearth"), _re("attack|atack|attak|attach")],
         *_cant(_re(BREATHE)),
         *_cant(_re("catch|get"), {"LOWER": {"IN": ["my", "a", "any"]}, "OP": "?"}, _re("breath|breathe|air")),
@@ -222,30 +246,38 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
     # Fever (with pain, a possible infection): "fever", "a temperature", "temp of 39".
     "fever": [
         [_re(FEVER)],
-        [{"LOWER": {"IN": ["high", "a", "big"]}}, _re(TEMPERATURE)],
+        [{"LOWER": {"IN": ["high", "hi", "hgh", "a", "big"]}}, _re(TEMPERATURE)],
         [_re(TEMPERATURE), _re("of|is|at|'s|was"), {"LIKE_NUM": True}],
         [_re(TEMPERATURE), _re("is|'s|was"), *_any(1), _re("high|sky-high|through")],
     ],
     # Fainting or collapse, paralysis, stroke signs, heavy bleeding, overdose, no feeling/power in the legs.
     "other_emergency": [
         [_re(FAINT)],
-        [_re("pass|passed|pased|passing|past|black|blacked|blacking|knocked"), {"LOWER": "out"}],
-        [{"LOWER": {"IN": ["a", "having"]}}, _re("stroke")],
-        [_re(r"droop\w*|slurr\w*")],
+        [_re("pass|passed|pased|pasd|passd|parsed|passing|past|black|blacked|blacking|knocked"), {"LOWER": "out"}],
         [_re(r"bleed\w*|bleedin"), _re("heavily|badly|heaps|lots|loads|everywhere|profusely|nonstop|alot")],
         [_re(r"bleed\w*|bleedin"), _re("a"), _re("lot|heap")],
         [_re("heavy|heavily"), _re(r"bleed\w*|bleedin")],
+        # "bleeding through the bandage", "blood dripping on the floor", "soaked through the towel"
+        [_re(r"bleed\w*|bleedin|bled|blood"), _re("through|thru|right"), *_any(2),
+         _re(r"bandages?|dressings?|towels?|plasters?|gauze|tea|clothes|jeans|pants|shirt|sock|socks")],
+        [_re("blood|bleeding|bleedin"), *_any(2), _re(r"dripp\w*|drippin|pooling|puddl\w*")],
         [_re(r"bleed\w*|bleedin|blood"), *_any(3), {"LEMMA": {"IN": ["will", "do", "wo"]}, "OP": "?"},
          {"LEMMA": "not"}, _re("stop|stopping")],
         *_cant(_re("stop"), {"LOWER": "the", "OP": "?"}, _re(r"bleed\w*|bleedin|blood")),
-        [_re("blood"), *_any(2), _re("gushing|pouring|spurting|everywhere|pumping|squirting")],
+        [_re("blood"), *_any(2),
+         _re("gushing|pouring|spurting|everywhere|evrywhere|everywere|evrywere|pumping|squirting")],
         [_re("gushing|pouring|spurting|pumping"), _re("blood")],
         [{"LOWER": "lots"}, {"LOWER": "of"}, {"LOWER": "blood"}],
         *_cant(_re("move|feel|fel|feal|lift"), {"LOWER": {"IN": ["my", "either", "both", "his", "her"]}, "OP": "?"},
-               _re(LEGS)),
+               {"LOWER": {"IN": ["left", "right", "whole"]}, "OP": "?"}, _re(LEGS)),
+        *_cant(_re("move|feel|wiggle|wriggle|lift"), DET, {"LOWER": {"IN": ["left", "right"]}, "OP": "?"},
+               _re("toes|toe")),
+        *_cant(_re("move|lift"), _re("either|both|any"), {"LOWER": "of"}, _re("them|my|his|her")),
         *_cant(_re("move|lift"), {"LOWER": {"IN": ["them", "it"]}}),
         *_cant(_re("feel|fel|feal|move"), *_any(2), {"LOWER": "waist"}, {"LOWER": "down"}),
         [_re("legs|legz"), *_any(2), _re("numb|weak|floppy|paralysed|paralyzed|useless|gave|giving|collapsed")],
+        [_re("legs|legz"), *_any(2), _re("gone|went|going|suddenly"), *_any(1),
+         _re("numb|weak|floppy|paralysed|paralyzed|useless|limp|dead")],
         [{"LOWER": "waist"}, {"LOWER": "down"}],
         [_re("weak|weakness|numb|numbness"), *_any(2), {"LOWER": "both"}, _re("legs|legz|feet")],
         [_re("legs?|foot|feet"), _re("wo|wont|will|wouldn't|wouldnt|would"), {"LEMMA": "not", "OP": "?"},
@@ -259,10 +291,22 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
          _re("packet|bottle|box|pack|strip")],
         [_re("not|n't|nt|isnt"), _re("responding|breathing")],
     ],
+    # Stroke signs (FAST): a drooping face, slurred or jumbled speech, a weak arm, "having a stroke".
+    "stroke": [
+        [{"LOWER": {"IN": ["a", "having"]}}, _re("stroke")],
+        [_re(r"droop\w*|slurr\w*")],
+        [_re("face|mouth|lip|smile"), *_any(3), _re(r"dropp\w*|dropped|fallen|sagg\w*|lopsided|crooked")],
+        [_re("speech|words|voice"), *_any(3),
+         _re(r"funny|weird|strange|wrong|jumbled|garbled|muddled|mumbled|slurred|gibberish|slurry")],
+        [_re("speaking|talking|talkin"), *_any(1), _re(r"funny|weird|strange|jumbled|garbled|gibberish|slurred")],
+        *_cant(_re("talk|speak|tlk"), _re("properly|propa|proper|right|rite|straight|clearly|normally|at")),
+        *_cant(_re(r"get|find"), DET, _re("words"), {"LOWER": "out", "OP": "?"}),
+        [_re("arm|arms|hand|face"), *_any(2), _re("went|gone|goes|going|suddenly|all"), _re("weak|floppy|limp")],
+    ],
     # Thoughts of suicide or self-harm. "don't want to be alive" carries its own negation inside the pattern.
     "suicidal": [
         [_re(SUICIDE)],
-        [_re("kill|killing|killed"), _re("myself|meself|my self")],
+        [_re("kill|killing|killed|killin|kil|kilin"), _re("myself|meself|my self|myslef|mysefl")],
         [_re("thoughts?|thinking|think|urge|urges|want|wanting"), _re("of|about|to"), _re("hurting|harming|hurt|harm"),
          _re("myself|meself")],
         [_re(r"self-?harm\w*|selfharm\w*")],
@@ -275,6 +319,14 @@ RED_FLAGS: Dict[str, List[List[Dict[str, Any]]]] = {
         [{"LEMMA": "not"}, {"LEMMA": "want"}, {"LOWER": "to"}, _re("wake"), _re("up")],
         [{"LEMMA": "not"}, {"LEMMA": "want"}, {"LOWER": "to"}, _re("go"), _re("on")],
         [{"LOWER": "better"}, {"LOWER": "off"}, _re("dead|gone")],
+        # "everyone would be better off without me", "don't want to be here anymore", "wish i was dead"
+        [{"LOWER": "better"}, {"LOWER": "off"}, {"LOWER": "without"}, _re("me|us")],
+        [{"LEMMA": "not"}, {"LEMMA": "want"}, {"LOWER": "to"}, _re("be"), _re("here|around")],
+        [_re("wish"), _re("i"), _re("was|were"), _re("dead|gone")],
+        [_re("wish"), _re("i"), _re("was|were|wasnt|werent"), {"LEMMA": "not", "OP": "?"},
+         _re("here|around|alive|born")],
+        [_re("wish"), _re("i"), _re("could|would"), _re("disappear|die|vanish")],
+        [_re("think|thinking|thought|thoughts"), _re("about|of"), _re("ending"), _re("it|things|everything")],
         [_re("no"), _re("reason|point"), {"LOWER": "to"}, _re("live|living|go")],
     ],
 }
