@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import urllib.request
 from pathlib import Path
@@ -21,11 +20,6 @@ OUTPUT = ROOT / "tests" / "output"
 REPORTS = ROOT / "tests" / "reports"
 # sitecustomize.py there injects test-only faults into the servers the tests start (see the module)
 FAULTS = ROOT / "tests" / "faults"
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Start each run with empty server logs: the servers append, and test_zz_log_privacy must read this run's."""
-    shutil.rmtree(OUTPUT / "logs", ignore_errors=True)
 
 
 def free_port() -> int:
@@ -57,6 +51,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraph) -> It
     The Messenger/Instagram channels get test secrets and send to the fake Graph API.
     """
     require_model()
+    for old in (OUTPUT / "logs").glob("*.log"):  # the servers append: test_zz_log_privacy reads this run's logs
+        old.unlink()
     data_dir = tmp_path_factory.mktemp("rasa-data")
     server = Stack(
         rasa_port=free_port(),

@@ -48,7 +48,8 @@ def test_refusals(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["yes, and do I need a referral?", "ok ringing 111 now", "no tingling", "okay so what"]
+    "text",
+    ["yes, and do I need a referral?", "ok ringing 111 now", "no tingling", "okay so what", "ok thx", "cool cheers"],
 )
 def test_longer_messages_are_not_bare_yes_or_no(text: str) -> None:
     assert not is_acceptance(text) and not is_refusal(text)

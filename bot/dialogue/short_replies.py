@@ -45,9 +45,17 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# "ok thx", "cool cheers", "great thanks": thanks for the answer, not a yes to what it offered.
+_THANKS_FOR_IT = re.compile(
+    r"^(?:ok|okay|k|kk|cool|great|sweet|sweet as|nice|lovely|awesome|perfect|all good|alright|righto)\s+"
+    r"(?:thanks|thank you|thx|ta|cheers)(?:\s+\w+)?$"
+)
+
+
 def is_acceptance(text: str) -> bool:
     """"yes", "yep", "go on then", "sounds good", "ae", "yes book it", "sweet as": a whole-message yes."""
-    return bool(_ACCEPT.match(normalise(text)))
+    said = normalise(text)
+    return bool(_ACCEPT.match(said)) and not _THANKS_FOR_IT.match(said)
 
 
 def is_refusal(text: str) -> bool:
