@@ -17,7 +17,6 @@ from bot.booking_requests import BookingRequest, shared_store
 from bot.clinic_profile import ClinicProfile, load_profile
 from bot.contact_details import parse_contact, parse_name, without_contact
 from bot.dialogue.offers import offer_metadata
-from bot.interruptions import ends_form
 
 logger = logging.getLogger(__name__)
 # "sorry, my name is Aroha", "actually call me Ari": a new name given after the name question.
@@ -107,8 +106,6 @@ class ValidateContactForm(FormValidationAction):
         if _leaving(tracker):
             return {}
         requested = tracker.get_slot("requested_slot")
-        if ends_form(intent, tracker.active_loop_name):
-            return {}
         if requested in ("contact_detail", "share_acc_details") and _NAME_CORRECTION.search(text):
             name = parse_name(without_contact(_NAME_CORRECTION.split(text, maxsplit=1)[-1]))
             return {"contact_name": name} if name and name != tracker.get_slot("contact_name") else {}

@@ -28,10 +28,16 @@ LABELS = {
 }
 
 
+def known_details(intent: str, profile: ClinicProfile) -> List[str]:
+    """"Label: value" for each detail of the intent that the profile has (not a placeholder)."""
+    keys, _ = DETAILS.get(intent, (("phone", "email"), "contact details"))
+    return [f"{LABELS[k]}: {profile.get(k)}" for k in keys if profile.get(k)]
+
+
 def clinic_detail_answer(intent: str, profile: ClinicProfile) -> str:
     """The answer for a clinic-detail intent: the known values, or an honest "I don't know"."""
-    keys, noun = DETAILS.get(intent, (("phone", "email"), "contact details"))
-    known = [f"{LABELS[k]}: {profile.get(k)}" for k in keys if profile.get(k)]
+    _, noun = DETAILS.get(intent, (("phone", "email"), "contact details"))
+    known = known_details(intent, profile)
     if known:
         return "\n".join(known) + f"\n{profile.name}, {profile.address}."
     return (
@@ -51,9 +57,9 @@ class ActionClinicDetails(Action):
     ) -> List[Dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         profile = load_profile()
-        answer = clinic_detail_answer(intent, profile)
-        offers_call_back = answer.startswith("Sorry") and not tracker.active_loop_name  # nothing known yet
-        dispatcher.utter_message(text=answer, **(offer_metadata("contact") if offers_call_back else {}))
+        offers_call_back = not known_details(intent, profile) and not tracker.active_loop_name
+        metadata = offer_metadata("contact") if offers_call_back else {}
+        dispatcher.utter_message(text=clinic_detail_answer(intent, profile), **metadata)
         return []
 
 

@@ -28,7 +28,7 @@ _NOT_NAME_WORDS = frozenset(
         "no nah nope not never mind don't dont worry about it leave forget cancel stop what "
         "why how when where is are do does can could would should you your i me "
         "my want need book booking thanks please help yes yeah ok okay the a an of "
-        "to for with this that later don't sure maybe idk dunno know rather private instead just "
+        "to for with this that later sure maybe idk dunno know rather private instead just "
         "call phone email number acc claim appointment"
     ).split()
 )

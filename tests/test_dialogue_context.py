@@ -151,6 +151,9 @@ READINGS = {
     "hi": ("greet", 0.95),
     "what are the origin": ("faq_gluteus_medius", 0.6),
     "insertion of gluteus medius": ("faq_gluteus_medius", 0.9),
+    "Do I need a referral and can I still see my physio? my legs went numb": ("red_flag", 1.0),
+    "can I still see my physio?": ("faq_other_treatment", 0.9),
+    "my legs went numb": ("nlu_fallback", 0.3),
 }
 
 
@@ -176,3 +179,8 @@ def test_one_question_stays_whole() -> None:
     text = "what are the origin and insertion of gluteus medius"
     assert split(text) == [text]  # both halves are the same question
     assert candidate_parts("ok") == ["ok"]
+
+
+def test_a_message_with_an_emergency_stays_whole() -> None:
+    text = "Do I need a referral and can I still see my physio? my legs went numb"
+    assert split(text) == [text]  # the urgent-care advice comes first, for the whole message

@@ -24,7 +24,7 @@ from datetime import date
 from typing import Any, Dict, Iterable, Optional
 
 from bot.acc_details import acc_details_in, mentions_injury
-from bot.dialogue.offers import OFFERS, URGENT, last_reply_context, pending_offer
+from bot.dialogue.offers import OFFERS, URGENT, context_in, last_bot_turn, offer_in
 from bot.dialogue.scope import GLUTE_ANSWER_INTENTS, asks_about_other_body_part
 from bot.dialogue.short_replies import backs_out, is_acceptance, is_refusal
 
@@ -49,13 +49,14 @@ def resolve(
         return parse_data
     if active_loop:
         return _rewrite(parse_data, "stop", "backs out of the form") if backs_out(text) else parse_data
-    offer = pending_offer(events)
+    last_reply = last_bot_turn(events)
+    offer = offer_in(last_reply)
     if offer and (is_refusal(text) or (intent == "deny" and not is_acceptance(text))):
         return _rewrite(parse_data, "deny", f"declines the offer {offer}")  # checked first: "all good", "yeah nah"
     if offer and (is_acceptance(text) or intent == "affirm"):
         chosen = OFFERS[offer]
         return _rewrite(parse_data, chosen.intent, f"accepts the offer {offer}", chosen.entities)
-    if last_reply_context(events) == URGENT and (
+    if context_in(last_reply) == URGENT and (
         intent in URGENT_ACKNOWLEDGEMENTS or is_acceptance(text) or is_refusal(text)
     ):
         return _rewrite(parse_data, "urgent_followup", "after urgent-care advice")

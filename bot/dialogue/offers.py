@@ -40,10 +40,8 @@ def offer_metadata(offer: str) -> Dict[str, Any]:
 
 
 def _tags(event: Dict[str, Any]) -> Dict[str, Any]:
-    """A bot message's tags: the response's `metadata` (domain or custom action), else its top level."""
-    metadata = event.get("metadata") or {}
-    nested = metadata.get("metadata")
-    return nested if isinstance(nested, dict) else metadata
+    """A bot message's tags: its response's `metadata` (a domain response's, or `offer_metadata`'s)."""
+    return (event.get("metadata") or {}).get("metadata") or {}
 
 
 def last_bot_turn(events: Iterable[Any]) -> List[Dict[str, Any]]:
@@ -62,13 +60,18 @@ def last_bot_turn(events: Iterable[Any]) -> List[Dict[str, Any]]:
     return list(reversed(turn))
 
 
-def pending_offer(events: Iterable[Any]) -> Optional[str]:
-    """The offer made in the last reply (the latest one if it made several), or None."""
-    offers = [_tags(e).get("offer") for e in last_bot_turn(events)]
+def offer_in(turn: List[Dict[str, Any]]) -> Optional[str]:
+    """The offer made in a reply (the latest one if it made several), or None."""
+    offers = [_tags(e).get("offer") for e in turn]
     return next((o for o in reversed(offers) if o in OFFERS), None)
 
 
-def last_reply_context(events: Iterable[Any]) -> Optional[str]:
-    """The last reply's `context` tag (e.g. "urgent" after urgent-care advice), or None."""
-    contexts = [_tags(e).get("context") for e in last_bot_turn(events)]
+def context_in(turn: List[Dict[str, Any]]) -> Optional[str]:
+    """A reply's `context` tag (e.g. "urgent" after urgent-care advice), or None."""
+    contexts = [_tags(e).get("context") for e in turn]
     return next((c for c in reversed(contexts) if c), None)
+
+
+def pending_offer(events: Iterable[Any]) -> Optional[str]:
+    """The offer made in the last reply, or None."""
+    return offer_in(last_bot_turn(events))

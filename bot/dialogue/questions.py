@@ -63,9 +63,6 @@ async def split_questions(text: str, parse: Parse) -> List[str]:
     parts = candidate_parts(text)
     if len(parts) < 2:
         return [text]
-    whole = await parse(text)
-    if (whole.get("intent") or {}).get("name") == "red_flag":
-        return [text]  # an emergency anywhere in the message: urgent-care advice first, as one message
     questions: List[str] = []
     intents: List[str] = []
     pending = ""
@@ -88,4 +85,9 @@ async def split_questions(text: str, parse: Parse) -> List[str]:
             pending = f"{pending} {part}".strip()
     if pending and questions:
         questions[-1] = f"{questions[-1]} {pending}"
-    return questions if 2 <= len(questions) <= MAX_PARTS else [text]
+    if not 2 <= len(questions) <= MAX_PARTS:
+        return [text]
+    whole = await parse(text)  # only now: most messages with joining words ask one thing
+    if (whole.get("intent") or {}).get("name") == "red_flag":
+        return [text]  # an emergency anywhere in the message: urgent-care advice first, as one message
+    return questions

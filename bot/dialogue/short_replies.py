@@ -1,8 +1,9 @@
 """Short replies as patients type them: acceptances ("yep", "go on then", "ae", "sweet as"), refusals
 ("nah", "not now", "yeah nah") and backing out of a form ("never mind", "leave it", "I'll sort it later").
 
-One place for these word lists: offers (bot/dialogue/context.py) and the forms' yes/no questions
-(actions/acc_eligibility.py) read replies with them. A reply counts only when the whole message is such a
+One place for these word lists, used to read replies to offers and to back out of forms
+(bot/dialogue/context.py); the answers to the ACC check's own yes / no question are read by `claim_answer` in
+actions/acc_eligibility.py. A reply counts only when the whole message is such a
 reply (after fillers and punctuation), so "yes, and do I need a referral?" is not read as a bare "yes".
 """
 
