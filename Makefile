@@ -9,7 +9,7 @@ RASA    := .venv/bin/rasa
 ENV     := source scripts/env.sh
 MODEL   := models/clinic.tar.gz
 SPACY   := .build/spacy_en_clinic
-TRAINING_FILES := config.yml domain.yml $(shell find data -name '*.yml') bot/nlu/red_flag_detector.py $(SPACY)/.stamp
+TRAINING_FILES := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') bot/nlu/red_flag_detector.py $(SPACY)/.stamp
 
 WIDGET_DEPS := web_widget/node_modules/.stamp
 
@@ -21,13 +21,13 @@ help: ## list the targets
 venv: ## create or reuse the pinned virtual environment (cache keyed by requirements.lock)
 	@scripts/venv.sh >/dev/null
 
-$(SPACY)/.stamp: bot/nlu/build_spacy.py bot/nlu/spacy_patterns.py bot/acc_codes.py requirements.lock | venv
+$(SPACY)/.stamp: bot/nlu/build_spacy.py bot/nlu/spacy_patterns.py bot/clinic/acc_codes.py requirements.lock | venv
 	@$(ENV); $(PY) -m bot.nlu.build_spacy $(SPACY)
 	touch $@
 
 $(MODEL): $(TRAINING_FILES) requirements.lock | venv
 	@$(ENV); echo ">> training (data or config changed)"
-	$(RASA) train --config config.yml --domain domain.yml --data data --out models --fixed-model-name clinic --force
+	$(RASA) train --config config.yml --domain domain --data data --out models --fixed-model-name clinic --force
 
 train: $(MODEL) ## train the model if training data or config changed
 
@@ -40,13 +40,13 @@ $(WIDGET_DEPS): web_widget/package.json web_widget/package-lock.json
 widget-deps: $(WIDGET_DEPS) ## install the chat widget's pinned npm packages (npm ci) when missing or changed
 
 run: venv $(MODEL) $(WIDGET_DEPS) ## start the action server, Rasa (:5005) and the web service with the widget's demo page (:8000)
-	@$(ENV); exec $(PY) -m bot.launcher
+	@$(ENV); exec $(PY) -m bot.processes.launcher
 
 shell: venv $(MODEL) ## talk to the assistant in the terminal (rasa shell), with the action server (both on loopback)
-	@$(ENV); exec $(PY) -m bot.launcher shell
+	@$(ENV); exec $(PY) -m bot.processes.launcher shell
 
 validate: venv ## check training data and domain
-	@$(ENV); $(RASA) data validate --fail-on-warnings
+	@$(ENV); $(RASA) data validate --domain domain --fail-on-warnings
 
 lint: venv ## ruff
 	@.venv/bin/ruff check .
@@ -68,14 +68,14 @@ nlu-compare: venv $(SPACY)/.stamp ## NLU evaluation with and without the spaCy p
 	@$(ENV); $(PY) -m bench.nlu_compare
 
 run-production: venv $(MODEL) ## env DATABASE_URL (PostgreSQL), REDIS_URL, RASA_WORKERS (2) Rasa processes behind nginx on PUBLIC_PORT (8080)
-	@$(ENV); exec $(PY) -m bot.production
+	@$(ENV); exec $(PY) -m bot.processes.production
 
 bench-production: venv $(MODEL) ## only the second half of make bench: latency at messages 5/200 (both profiles), load with 1 and 2 Rasa processes
 	@$(ENV); $(PY) -m bench.production_bench
 
 DAYS ?= 90
 retention: venv ## delete conversations and requests older than DAYS days (default 90, docs/production.md)
-	@$(ENV); $(PY) -m bot.retention --days $(DAYS)
+	@$(ENV); $(PY) -m bot.privacy.retention --days $(DAYS)
 
 clean: ## remove trained models and build output (the cached virtual environment stays)
 	rm -rf models .build .data tests/reports results

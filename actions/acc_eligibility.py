@@ -1,7 +1,7 @@
 """ACC eligibility check: the form's validation (with retry counting), the verdict, and cancelling a form.
 
-The rule itself lives in bot/eligibility.py, dates in bot/injury_dates.py and ACC45/Read code shapes in
-bot/acc_codes.py; this module only talks to the patient. Slots use custom mappings: every answer is
+The rule itself lives in bot/clinic/eligibility.py, dates in bot/clinic/injury_dates.py and ACC45/Read code shapes in
+bot/clinic/acc_codes.py; this module only talks to the patient. Slots use custom mappings: every answer is
 extracted and validated here, and an answer that fits an earlier question ("actually it was 5 March")
 updates that answer.
 """
@@ -18,11 +18,9 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.acc_codes import ACC45_EXAMPLES, find_acc45, mask_acc45, normalise_acc45, normalise_read_code
-from bot.acc_details import find_claim_status, find_injury_date, is_correction
-from bot.clinic_profile import load_profile
-from bot.dialogue.offers import offer_metadata
-from bot.eligibility import (
+from bot.clinic.acc_codes import ACC45_EXAMPLES, find_acc45, mask_acc45, normalise_acc45, normalise_read_code
+from bot.clinic.acc_details import find_claim_status, find_injury_date, is_correction
+from bot.clinic.eligibility import (
     ACC45_MISSING_OR_INVALID,
     CLAIM_NOT_APPROVED,
     INJURY_IN_FUTURE,
@@ -30,8 +28,10 @@ from bot.eligibility import (
     assess,
     is_under_twelve_months,
 )
-from bot.injury_dates import PROBLEM_FUTURE, clinic_today, format_date, parse_injury_date
-from bot.interruptions import ends_form, is_interruption
+from bot.clinic.injury_dates import PROBLEM_FUTURE, clinic_today, format_date, parse_injury_date
+from bot.clinic.profile import load_profile
+from bot.dialogue.interruptions import ends_form, is_interruption
+from bot.dialogue.offers import offer_metadata
 
 logger = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.acc_eligibility import FORM_SLOTS, _interruption, _latest, _leaving, claim_answer
-from bot.booking_requests import BookingRequest, shared_store
-from bot.clinic_profile import ClinicProfile, load_profile
-from bot.contact_details import parse_contact, parse_name, without_contact
+from bot.clinic.contact_details import parse_contact, parse_name, without_contact
+from bot.clinic.profile import ClinicProfile, load_profile
 from bot.dialogue.offers import offer_metadata
+from bot.storage.booking_requests import BookingRequest, shared_store
 
 logger = logging.getLogger(__name__)
 # "sorry, my name is Aroha", "actually call me Ari": a new name given after the name question.

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.clinic_profile import ClinicProfile, load_profile
+from bot.clinic.profile import ClinicProfile, load_profile
 from bot.dialogue.offers import offer_metadata
 
 # intent -> (profile keys, how to name the detail in a sentence)

@@ -11,7 +11,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.acc_codes import ACC45_EXAMPLES
+from bot.clinic.acc_codes import ACC45_EXAMPLES
 
 YES_NO_DONT_KNOW = [
     {"title": "Yes, approved", "payload": "/affirm"},

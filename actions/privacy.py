@@ -1,6 +1,6 @@
 """"Forget me": delete the patient's conversation and booking/hand-off requests, after they confirmed.
 
-The conversation is in Rasa's SQL tracker store: $RASA_TRACKER_DB_URL (set by bot/launcher.py from the
+The conversation is in Rasa's SQL tracker store: $RASA_TRACKER_DB_URL (set by bot/processes/launcher.py from the
 database it gives Rasa), else the one in endpoints.yml. Rasa saves the current session again after this
 action has run (it writes every event the database does not have yet), so the events are deleted twice:
 now, and once Rasa has saved this turn (we wait until the row of this action appears, up to
@@ -20,8 +20,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.booking_requests import shared_store
-from bot.retention import delete_sender_events, tracker_db_url
+from bot.privacy.retention import delete_sender_events, tracker_db_url
+from bot.storage.booking_requests import shared_store
 
 logger = logging.getLogger(__name__)
 ACTION_NAME = "action_forget_me"

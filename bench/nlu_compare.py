@@ -1,7 +1,7 @@
 """`make nlu-compare`: does the clinic's spaCy pipeline measurably help? Train the NLU with and without it.
 
 "with spaCy" is config.yml as shipped; "without" swaps SpacyNLP + SpacyTokenizer for WhitespaceTokenizer
-(and drops the spaCy-based components). Both are evaluated on tests/nlu_holdout.yml; the result goes to
+(and drops the spaCy-based components). Both are evaluated on tests/data/nlu_holdout.yml; the result goes to
 tests/reports/nlu_compare.md and the README.
 """
 
@@ -16,7 +16,7 @@ from typing import Dict, List
 import yaml
 
 from bench.nlu_scoring import parse_holdout, summarise
-from bot.launcher import ROOT
+from bot.processes.launcher import ROOT
 
 SPACY_ONLY = {"SpacyNLP", "SpacyTokenizer", "SpacyEntityExtractor", "bot.nlu.red_flag_detector.RedFlagDetector"}
 
@@ -39,7 +39,7 @@ def train_nlu(config: Dict, out: Path) -> Path:
             "--nlu",
             "data/nlu",
             "--domain",
-            "domain.yml",
+            "domain",
             "--out",
             str(out),
             "--fixed-model-name",
@@ -77,7 +77,7 @@ def main() -> int:
     keys = list(next(iter(results.values())))
     lines = ["| pipeline | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     lines += [f"| {name} | " + " | ".join(f"{r[k]:.1%}" for k in keys) + " |" for name, r in results.items()]
-    report = "Held-out evaluation (tests/nlu_holdout.yml), `make nlu-compare`:\n\n" + "\n".join(lines) + "\n"
+    report = "Held-out evaluation (tests/data/nlu_holdout.yml), `make nlu-compare`:\n\n" + "\n".join(lines) + "\n"
     (ROOT / "tests" / "reports").mkdir(parents=True, exist_ok=True)
     (ROOT / "tests" / "reports" / "nlu_compare.md").write_text(report)
     print(report)

@@ -1,4 +1,4 @@
-"""Scoring of the held-out NLU set (tests/nlu_holdout.yml): one definition for the test and `make nlu-compare`."""
+"""Scoring of the held-out NLU set (tests/data/nlu_holdout.yml): one definition for the test and `make nlu-compare`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Dict, List
 from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 
-HOLDOUT = Path(__file__).resolve().parent.parent / "tests" / "nlu_holdout.yml"
+HOLDOUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "nlu_holdout.yml"
 NOT_ANSWERED = {"out_of_scope", "nlu_fallback"}
 # Intents whose answer is clinic/FAQ content: an out-of-scope line must not get one of these.
 FAQ_ANSWER_PREFIXES = ("faq_", "clinic_")

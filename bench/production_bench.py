@@ -8,7 +8,7 @@
   with 1 and with 2 Rasa processes behind nginx: as fast as the replies come (capacity), and paced at
   `PACED_RATE` messages/s in all (the compass target: >= 40 msg/s at p95 <= 100 ms).
 
-PostgreSQL and Redis are the throw-away servers of bot/production_services.py (fsync off). Writes
+PostgreSQL and Redis are the throw-away servers of tests/support/services.py (fsync off). Writes
 bench/production_results.json and bench/production_results.md.
 """
 
@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Dict, List
 
 from bench.load import MESSAGES, rest_headers, run_load
-from bot.launcher import ROOT, Stack
-from bot.production import ProductionStack
-from bot.production_services import LocalPostgres, LocalRedis
+from bot.processes.launcher import ROOT, Stack
+from bot.processes.production import ProductionStack
+from tests.support.services import LocalPostgres, LocalRedis
 
 OUT = ROOT / "bench"
 MODEL = os.environ.get("RASA_MODEL", str(ROOT / "models" / "clinic.tar.gz"))

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.load import run_load
-from bot.launcher import Stack
+from bot.processes.launcher import Stack
 
 WATCH = {
     "retrieve": "tracker retrieval (load + replay)",

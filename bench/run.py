@@ -22,7 +22,7 @@ from typing import Dict, List
 import psutil
 
 from bench.load import run_load
-from bot.launcher import ROOT, Stack
+from bot.processes.launcher import ROOT, Stack
 
 REFERENCE = {"train_s": 372, "load_s": 180, "p50_1_ms": 265, "throughput_10": 4.4, "rss_mb": 1100}
 TARGETS = {"train_s": 180, "load_s": 30, "p95_10_ms": 100, "throughput_10": 40, "rss_mb": 800}

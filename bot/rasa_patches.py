@@ -1,51 +1,51 @@
 """Every change this project makes to Rasa's own behaviour at run time, checked against Rasa 3.6.21.
 
-Imported by bot/tracker_store.py, which every Rasa process of the project loads (endpoints.yml), so the
+Imported by bot/storage/tracker_store.py, which every Rasa process of the project loads (endpoints.yml), so the
 patches are in place before Rasa builds its agent. Each change says why and which test guards it.
 
 1. No silent fallback to memory (`Agent._create_tracker_store`). Rasa wraps the tracker store in a
    `FailSafeTrackerStore` that, when the database fails, logs and carries on with an in-memory store: forms
    lose their state and what the patient said is never stored. Here a failure raises
    `TrackerStoreUnavailable` instead, which (2) turns into the technical-problem answer.
-   Guard: tests/test_failures.py (conversations database unwritable during a conversation).
+   Guard: tests/e2e/test_failures.py (conversations database unwritable during a conversation).
 2. A patient always gets a reply (`Agent.handle_message`). Rasa's channels swallow an exception while
    handling a message (REST answers `[]`, socket.io and Meta say nothing), and an agent without a model
    ignores messages. Here the patient gets `bot.service_messages.TECHNICAL_PROBLEM` (nothing of that turn is
-   stored). The log line names the exception type; bot/log_redaction.py keeps the patient's words out.
-   Guard: tests/test_failures.py, tests/test_zz_log_privacy.py (an error raised inside the NLU).
+   stored). The log line names the exception type; bot/privacy/log_redaction.py keeps the patient's words out.
+   Guard: tests/e2e/test_failures.py, tests/e2e/test_zz_log_privacy.py (an error raised inside the NLU).
 3. Action server down: the form resumes when it is back (`RemoteAction.run`, `MessageProcessor.handle_message`).
    Rasa logs a failed custom action and goes on without its events: the patient sees nothing and a form is
    left half-run. Here a turn in which a custom action failed is not stored (`MessageProcessor.save_tracker`
    skips it: the form and its slots stay as before the message; Rasa's own `UserUtteranceReverted` would not
    do, its undo does not compose with the way trackers collapse a form's turns) and the patient is asked to
    send the message again.
-   Guard: tests/test_failures.py (action server stopped in the middle of the ACC check, then restarted).
+   Guard: tests/e2e/test_failures.py (action server stopped in the middle of the ACC check, then restarted).
 4. Event type lookup cached (`Event.resolve_by_type`): Rasa walks every Event subclass for every stored event
    (~10 % of a message's time under load, `make profile`). Same results and errors.
-   Guard: tests/test_tracker_store.py, tests/test_long_conversations.py.
+   Guard: tests/integration/test_tracker_store.py, tests/integration/test_long_conversations.py.
 5. Messages are read in the conversation's context (`MessageProcessor.parse_message`): Rasa's NLU sees one
    message alone, so "yep" after an offer, "never mind" inside a form or "ok ringing 111 now" after urgent-care
    advice would get the reply they get anywhere. `bot.dialogue.context.resolve` rewrites the intent from
    what the last reply offered or advised (the original is kept in the parse data).
-   Guard: tests/test_dialogue_context.py, tests/test_conversations.py.
+   Guard: tests/unit/test_dialogue_context.py, tests/e2e/test_conversations.py.
 6. Every question in a message is answered (`MessageProcessor.handle_message`): Rasa predicts one intent per
    message, so "do I need a referral, and can I see a physio too?" got one answer. A message with several
    distinct questions (`bot.dialogue.questions.split_questions`) is handled as one turn per question, in
    order, inside the same request, so the patient gets every answer in one reply. Each part's parse data says
    `part: [i, n]`: a form asks its question once, after the last part (actions/form_questions.py), and the
    reply to all parts counts as one reply for offers (bot/dialogue/offers.py).
-   Guard: tests/test_dialogue_context.py, tests/test_conversations.py (two_questions.yml).
+   Guard: tests/unit/test_dialogue_context.py, tests/e2e/test_conversations.py (two_questions.yml).
 7. The intent classifier's weights are stored column-major after loading (`LogisticRegressionClassifier.load`):
    scikit-learn multiplies the message's sparse features by `coef_.T`, and scipy copies a row-major transpose
    on every call — measured (`make profile`-style cProfile of `parse_message`) as the largest single cost of
    parsing a message (~3.6 ms of ~10 ms with #11's model). Same numbers, no copy.
-   Guard: tests/test_rasa_patches.py (same probabilities, no copy).
+   Guard: tests/unit/test_rasa_patches.py (same probabilities, no copy).
 8. Rule matching stops looking back once every rule is shorter than the turns already checked
    (`RulePolicy._get_possible_keys`): Rasa checks every rule against every state of the conversation, though
    a rule of n states can only be ruled out by the last n (`_is_rule_applicable` returns True beyond them).
    Same result; the cost no longer grows with the conversation's length (measured with cProfile: rule
    matching was ~9 ms of a ~50 ms message).
-   Guard: tests/test_rasa_patches.py (same keys as Rasa's loop on rules and states of the trained model).
+   Guard: tests/unit/test_rasa_patches.py (same keys as Rasa's loop on rules and states of the trained model).
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.clinic.injury_dates import clinic_today
 from bot.dialogue.context import resolve
 from bot.dialogue.questions import split_questions
-from bot.injury_dates import clinic_today
 from bot.service_messages import TECHNICAL_PROBLEM
 
 logger = logging.getLogger(__name__)

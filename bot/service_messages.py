@@ -1,13 +1,13 @@
 """What the servers themselves say to a patient when the assistant cannot answer: one place for these sentences.
 
-The assistant's own answers are responses in domain.yml; these are sent by the Rasa process when it cannot run
+The assistant's own answers are responses in domain/; these are sent by the Rasa process when it cannot run
 the assistant at all (conversations database, lock store or action server unreachable, an unexpected error),
 so they must not depend on the model, the action server or the database.
 """
 
 from __future__ import annotations
 
-from bot.clinic_profile import load_profile
+from bot.clinic.profile import load_profile
 
 URGENT = "If this is urgent: call 111 in an emergency, or Healthline on 0800 611 116."
 

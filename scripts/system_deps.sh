@@ -10,7 +10,7 @@ declare -A NEEDED=(
   [chromium]=chromium
   [node]=nodejs
   [npm]=npm
-  # the production profile's test (tests/test_production.py)
+  # the production profile's test (tests/e2e/test_production.py)
   [pg_ctlcluster]=postgresql
   [redis-server]=redis-server
   [nginx]=nginx

@@ -11,15 +11,15 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from bot.launcher import Stack
-from tests.fake_graph import FakeGraph, meta_env
+from bot.processes.launcher import Stack
+from tests.support.fake_graph import FakeGraph, meta_env
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = Path(os.environ.get("RASA_MODEL", ROOT / "models" / "clinic.tar.gz"))
 OUTPUT = ROOT / "tests" / "output"
 REPORTS = ROOT / "tests" / "reports"
 # sitecustomize.py there injects test-only faults into the servers the tests start (see the module)
-FAULTS = ROOT / "tests" / "faults"
+FAULTS = ROOT / "tests" / "support" / "faults"
 
 
 def free_port() -> int:

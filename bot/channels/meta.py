@@ -43,19 +43,19 @@ from sanic.response import HTTPResponse
 from bot.channels.events import IncomingMessage, parse_webhook
 from bot.channels.formatting import build_generic_template, build_messages, split_text
 from bot.channels.graph_client import GraphClient
+from bot.channels.message_limits import limited
 from bot.channels.recent_ids import SeenMessages, conversations_db_url
 from bot.channels.sender_ids import META_ID, channel_of, namespaced, raw_id
 from bot.channels.settings import ChannelSettings, Platform
 from bot.channels.webhook_auth import SIGNATURE_HEADER, signature_is_valid, subscription_challenge
-from bot.message_limits import limited
-from bot.request_limits import META_WEBHOOK_MAX_BYTES
+from bot.processes.request_limits import META_WEBHOOK_MAX_BYTES
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 # The largest webhook body accepted (413 before its signature is checked or its JSON parsed, not read further):
-# the arithmetic from Meta's batch size is in bot/request_limits.py, the one place for body limits.
+# the arithmetic from Meta's batch size is in bot/processes/request_limits.py, the one place for body limits.
 MAX_WEBHOOK_BYTES = META_WEBHOOK_MAX_BYTES
 
 

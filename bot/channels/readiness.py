@@ -3,7 +3,8 @@
 Rasa 3.6 answers its channels' routes even when it has no model (every message then got no reply) or when its
 conversations database fails, so "the server answers" says nothing about whether patients are served. This
 route checks that a model is loaded and that the conversations database takes a write (a rolled-back delete of
-no row, bot/tracker_store.py). The web service's /readyz and bot/launcher.py ask it. It is a channel only
+no row, bot/storage/tracker_store.py). The web service's /readyz and bot/processes/launcher.py ask it.
+It is a channel only
 because channels are how `rasa run` takes extra routes (credentials.yml); it never handles a message.
 The answer names the problem, never a path, URL or error text (those are in the log).
 """

@@ -31,7 +31,7 @@ from typing import Any, Callable, List, Optional, Sequence, Union
 
 import sqlalchemy as sa
 
-from bot.retention import TRACKER_DB_URL_ENV, tracker_db_url
+from bot.privacy.retention import TRACKER_DB_URL_ENV, tracker_db_url
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def rasa_tracker_db_url(app: Any) -> Optional[str]:
 
 
 def conversations_db_url(app: Any = None) -> Optional[str]:
-    """Where the Rasa process keeps conversations: $RASA_TRACKER_DB_URL (set by bot/launcher.py), else the
+    """Where the Rasa process keeps conversations: $RASA_TRACKER_DB_URL (set by bot/processes/launcher.py), else the
     SQL tracker store Rasa loaded (whatever --endpoints file it was given), else the one in endpoints.yml.
     None if the tracker store is not an SQL one."""
     url = os.environ.get(TRACKER_DB_URL_ENV) or rasa_tracker_db_url(app)

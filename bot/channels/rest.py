@@ -1,8 +1,8 @@
 """Rasa's REST channel (still named "rest": POST /webhooks/rest/webhook), made strict.
 
 REST is the staff and testing channel: `make run` serves it on loopback only; the production profile requires
-`Authorization: Bearer $REST_CHANNEL_TOKEN` (bot/production.py sets one). Changes to Rasa 3.6.21's RestInput,
-guarded by tests/test_security.py (and, for the token, tests/test_production.py):
+`Authorization: Bearer $REST_CHANNEL_TOKEN` (bot/processes/production.py sets one). Changes to Rasa 3.6.21's RestInput,
+guarded by tests/e2e/test_security.py (and, for the token, tests/e2e/test_production.py):
 - the body must be a JSON object (`Content-Type: application/json`, else 415: a cross-site form or a
   `text/plain` POST from another origin is refused before anything runs) with a string `sender` of the REST
   format (`bot.channels.sender_ids.REST_SENDER`) and a string `message`; otherwise 400 with a clear error
@@ -10,7 +10,7 @@ guarded by tests/test_security.py (and, for the token, tests/test_production.py)
 - the conversation id is `rest:<sender>` (bot/channels/sender_ids.py): REST can never address a Messenger,
   Instagram or website conversation; the input channel is always "rest", whatever the body says;
 - when $REST_CHANNEL_TOKEN is set, a request without that bearer token gets 401;
-- the message-length limit and text clean-up of every channel (bot/message_limits.py).
+- the message-length limit and text clean-up of every channel (bot/channels/message_limits.py).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.message_limits import OnNewMessage, limited
 from bot.channels.sender_ids import REST, REST_SENDER, namespaced
-from bot.message_limits import OnNewMessage, limited
 
 TOKEN_ENV = "REST_CHANNEL_TOKEN"
 

@@ -14,8 +14,8 @@ assistant's last reply did and rewrites the intent when the context changes its 
   `ask_other_body_part`.
 
 Emergencies (`red_flag`) and button payloads ("/intent") are never rewritten. The original intent is kept in
-`parse_data["context"]` for review. Hooked in by bot/rasa_patches.py (5); guarded by tests/test_dialogue_context.py
-and the conversation suite (tests/test_conversations.py).
+`parse_data["context"]` for review. Hooked in by bot/rasa_patches.py (5); guarded by tests/unit/test_dialogue_context.py
+and the conversation suite (tests/e2e/test_conversations.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Dict, Iterable, Optional
 
-from bot.acc_details import acc_details_in, mentions_injury
+from bot.clinic.acc_details import acc_details_in, mentions_injury
 from bot.dialogue.offers import OFFERS, URGENT, context_in, last_bot_turn, offer_in
 from bot.dialogue.scope import GLUTE_ANSWER_INTENTS, asks_about_other_body_part
 from bot.dialogue.short_replies import backs_out, is_acceptance, is_refusal

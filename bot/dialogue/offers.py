@@ -1,6 +1,6 @@
 """What the assistant can offer, declared once, and which offer the last reply made.
 
-A reply offers something by carrying `offer: <name>` in its metadata: responses in domain.yml
+A reply offers something by carrying `offer: <name>` in its metadata: responses in domain/
 (`metadata: {offer: acc_check}`), custom actions through `offer_metadata(...)`. Accepting an offer is the
 same as asking for it: the patient's "yep" becomes the offer's intent (with its entities), so the rules that
 already answer "check my eligibility" or "book the free consultation" do the rest. Adding an offer means

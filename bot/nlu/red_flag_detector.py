@@ -23,8 +23,8 @@ gone on for weeks or is played down ("it's just stiff"), reassures ("feeling in 
 red-flag word in another sense ("did chest at the gym") — then the classifier's runner-up, or `ongoing_pain`
 for long-standing pain, answers instead (see `triage`).
 
-Measured on tests/red_flags.yml and tests/red_flags_blind.yml by tests/test_red_flag_eval.py; unit tests in
-tests/test_red_flag_detector.py.
+Measured on tests/data/red_flags.yml and tests/data/red_flags_blind.yml by
+tests/integration/test_red_flag_eval.py; unit tests in tests/unit/test_red_flag_detector.py.
 """
 
 from __future__ import annotations

@@ -1,17 +1,17 @@
 """Rule-based spaCy patterns for the clinic's own pipeline: ACC45 numbers, Read codes, body parts, red flags.
 
-ACC45 and Read code shapes come from `bot.acc_codes`, so the format rules live in one place.
+ACC45 and Read code shapes come from `bot.clinic.acc_codes`, so the format rules live in one place.
 Red-flag patterns mark candidate emergency symptoms; `bot.nlu.red_flag_detector` drops the denied, past
 and hypothetical ones and turns the rest into the `red_flag` intent whatever the classifier said. The patterns
 are written for how patients type (typo families, "cant"/"cnt", kiwi English) and for the senses of words that
-are not symptoms ("broke my PB", "chest day", "breast stroke"); tests/red_flags.yml measures both.
+are not symptoms ("broke my PB", "chest day", "breast stroke"); tests/data/red_flags.yml measures both.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from bot.acc_codes import ACC45_FORMATS, ACC45_REGEX, READ_CODE_REGEX
+from bot.clinic.acc_codes import ACC45_FORMATS, ACC45_REGEX, READ_CODE_REGEX
 
 Pattern = Dict[str, Any]
 

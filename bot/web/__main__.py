@@ -6,7 +6,7 @@ import logging
 
 import uvicorn
 
-from bot import log_redaction
+from bot.privacy import log_redaction
 from bot.web.app import create_app
 from bot.web.settings import WebSettings
 

@@ -1,6 +1,6 @@
 """The web service (FastAPI): the chat widget's files, the demo page, /healthz, /readyz and the staff API.
 
-Run it with `python -m bot.web` (bot/launcher.py starts it as the third process of the stack).
+Run it with `python -m bot.web` (bot/processes/launcher.py starts it as the third process of the stack).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from bot.booking_requests import BookingRequestStore, shared_store
-from bot.clinic_profile import load_profile
-from bot.request_limits import WEB_MAX_BYTES
+from bot.clinic.profile import load_profile
+from bot.processes.request_limits import WEB_MAX_BYTES
+from bot.storage.booking_requests import BookingRequestStore, shared_store
 from bot.web import readiness
 from bot.web.assets import Asset, MissingWidgetDependency, WidgetBundle, build_bundle, loader_script
 from bot.web.demo_page import render_demo_page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.clinic_profile import ClinicProfile
+from bot.clinic.profile import ClinicProfile
 
 PAGE = """<!doctype html>
 <html lang="en-NZ">

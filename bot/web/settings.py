@@ -1,6 +1,7 @@
 """Settings of the web service: one place, read from environment variables with defaults that work locally.
 
-Documented in web_widget/README.md ("Settings"). Kept free of web framework imports: bot/launcher.py uses it too.
+Documented in web_widget/README.md ("Settings"). Kept free of web framework imports: bot/processes/launcher.py
+uses it too.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 socket confined to the one `web:` conversation it joined.
 
 credentials.yml names this class instead of `socketio`; the channel keeps the name "socketio" and its settings.
-What is changed relative to Rasa 3.6.21, and why (tests in tests/test_web_socketio_channel.py):
+What is changed relative to Rasa 3.6.21, and why (tests in tests/e2e/test_web_socketio_channel.py):
 
 - Rasa 3.6.21 calls `sio.enter_room(...)` without `await` (RasaHQ/rasa#13027), but python-socketio >= 5.10
   made it a coroutine: with `session_persistence: true` the socket never joins its session's room, so every bot
@@ -11,7 +11,7 @@ What is changed relative to Rasa 3.6.21, and why (tests in tests/test_web_socket
 - Rasa builds its Socket.IO server with `cors_allowed_origins=[]`, which turns Engine.IO's Origin check off:
   `rasa run --cors` then limits HTTP long-polling only, not WebSocket connections. The `connect` handler is
   wrapped to refuse a browser (a request with an Origin header) from an origin not in $WEB_ALLOWED_ORIGINS,
-  the same list `rasa run --cors` gets from bot/launcher.py.
+  the same list `rasa run --cors` gets from bot/processes/launcher.py.
   Tests: test_browsers_from_other_origins_are_refused, test_origin_allowed.
 - The session id is the widget's format only, `WEB_SESSION_ID` of bot/channels/sender_ids.py (32 lowercase hex
   digits: 16 random bytes, unguessable); anything else in `session_request` (a Messenger/Instagram id, a
@@ -40,7 +40,7 @@ What is changed relative to Rasa 3.6.21, and why (tests in tests/test_web_socket
 - Everything else of Rasa's handler is kept: metadata from the `metadata_key` field of the message (Rasa's
   socketio channel reads it there; it does not use `InputChannel.get_metadata`), `UserMessage` with
   `input_channel="socketio"`, answers through `SocketIOOutput(sio, bot_message_evt)`, plus the clinic's limit on
-  message length (bot/message_limits.py). Tests: test_a_message_reaches_rasa_as_the_joined_web_conversation,
+  message length (bot/channels/message_limits.py). Tests: test_a_message_reaches_rasa_as_the_joined_web_conversation,
   test_an_over_long_message_gets_a_clear_answer_and_is_not_stored.
 """
 
@@ -57,8 +57,8 @@ from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 
+from bot.channels.message_limits import limited
 from bot.channels.sender_ids import WEB, WEB_SESSION_ID, namespaced
-from bot.message_limits import limited
 from bot.web.settings import default_allowed_origins, parse_origins
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from bot.booking_requests import KINDS, BookingRequestStore
+from bot.storage.booking_requests import KINDS, BookingRequestStore
 from bot.web.settings import WebSettings
 
 REFUSED = HTTPException(

@@ -1,0 +1,64 @@
+"""The clinic profile (clinic_profile.yml): clinic details that the knowledge files do not give.
+
+Values still written as "<<FILL IN: ...>>" are placeholders and read as unknown (None), so callers
+can say "I don't know" instead of inventing a fact.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Optional
+
+import yaml
+
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "clinic_profile.yml"
+PLACEHOLDER_PREFIX = "<<FILL IN"
+
+
+def is_placeholder(value: object) -> bool:
+    """True for a missing value or one still marked "<<FILL IN: ...>>"."""
+    return value is None or (
+        isinstance(value, str) and (not value.strip() or value.strip().startswith(PLACEHOLDER_PREFIX))
+    )
+
+
+@dataclass(frozen=True)
+class ClinicProfile:
+    """Known clinic details; `get` answers None for anything not filled in."""
+
+    values: Dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: str) -> Optional[str]:
+        value = self.values.get(key)
+        return None if is_placeholder(value) else str(value).strip()
+
+    @property
+    def name(self) -> str:
+        return self.get("name") or "Acute Acupuncture"
+
+    @property
+    def address(self) -> str:
+        return self.get("address") or "163 The Terrace, Wellington Central, Wellington"
+
+    def contact_route(self) -> str:
+        """How a patient reaches a person at the clinic, from what the profile knows."""
+        ways = []
+        if self.get("phone"):
+            ways.append(f"call {self.get('phone')}")
+        if self.get("email"):
+            ways.append(f"email {self.get('email')}")
+        ways.append(f"visit us at {self.address}")
+        if not (self.get("phone") or self.get("email")):
+            ways.append("message the clinic on Facebook or Instagram")
+        return ", ".join(ways[:-1]) + (" or " if len(ways) > 1 else "") + ways[-1]
+
+
+def load_profile(path: Optional[str] = None) -> ClinicProfile:
+    """Read the profile from `path`, $CLINIC_PROFILE, or clinic_profile.yml at the repo root."""
+    source = Path(path or os.environ.get("CLINIC_PROFILE") or DEFAULT_PATH)
+    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: the clinic profile must be a mapping of keys to values")
+    return ClinicProfile({str(k): v for k, v in data.items()})

@@ -1,0 +1,147 @@
+"""Delete conversations and booking/hand-off requests older than a number of days (`make retention`).
+
+    python -m bot.privacy.retention --days 90 [--tracker-db-url URL] [--requests-db-url URL]
+
+Conversations: the events of Rasa's SQL tracker store (table `events`), by default the database of
+endpoints.yml (a SQLite file for local use), else $RASA_TRACKER_DB_URL or --tracker-db-url. An event older
+than the cut-off is deleted unless it belongs to the conversation's current session, which Rasa still reads
+(with sessions expiring after 60 minutes, that only keeps a session that is still going on).
+Requests: bot/storage/booking_requests.py, $BOOKING_REQUESTS_DB_URL or --requests-db-url.
+Why 90 days: docs/production.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+import yaml
+
+from bot.storage.booking_requests import BookingRequestStore
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DAYS = 90
+TRACKER_DB_URL_ENV = "RASA_TRACKER_DB_URL"
+
+
+def tracker_url_from_endpoints(config: Dict[str, Any], root: Path = ROOT) -> str:
+    """SQLAlchemy URL of the SQL tracker store in an endpoints.yml; a relative SQLite path is taken from `root`."""
+    store = config.get("tracker_store") or {}
+    kind = str(store.get("type", ""))
+    if kind.upper() != "SQL" and not kind.endswith("SQLTrackerStore"):  # e.g. ClinicSQLTrackerStore
+        raise ValueError(f"the tracker store in endpoints.yml is not an SQL one: {kind!r}")
+    dialect = store.get("dialect", "sqlite")
+    db = str(store.get("db", "rasa.db"))
+    if dialect == "sqlite":
+        return f"sqlite:///{db if Path(db).is_absolute() else root / db}"
+    if store.get("url") and "://" in str(store["url"]):
+        return str(store["url"])
+    url = sa.engine.URL.create(
+        dialect,
+        username=store.get("username"),
+        password=store.get("password"),
+        host=store.get("url"),
+        port=store.get("port"),
+        database=db,
+    )
+    return url.render_as_string(hide_password=False)
+
+
+def tracker_db_url(endpoints: Path = ROOT / "endpoints.yml") -> str:
+    """$RASA_TRACKER_DB_URL, else the tracker store of endpoints.yml."""
+    return os.environ.get(TRACKER_DB_URL_ENV) or tracker_url_from_endpoints(yaml.safe_load(endpoints.read_text()))
+
+
+def _events(engine: sa.engine.Engine) -> Optional[sa.Table]:
+    if not sa.inspect(engine).has_table("events"):
+        return None  # Rasa has not written a conversation yet
+    return sa.Table("events", sa.MetaData(), autoload_with=engine)
+
+
+def delete_old_events(url: str, days: int, now: Optional[float] = None) -> int:
+    """Delete tracker events older than `days` days, except those of a conversation's current session."""
+    cutoff = (now if now is not None else time.time()) - days * 86400
+    engine = sa.create_engine(url, future=True)
+    try:
+        events = _events(engine)
+        if events is None:
+            return 0
+        other = events.alias("other")
+        current_session_start = (
+            sa.select(sa.func.max(other.c.id))
+            .where(other.c.sender_id == events.c.sender_id, other.c.type_name == "session_started")
+            .scalar_subquery()
+        )
+        recent_senders = sa.select(other.c.sender_id).where(other.c.timestamp >= cutoff)
+        query = events.delete().where(
+            events.c.timestamp < cutoff,
+            sa.or_(
+                events.c.sender_id.not_in(recent_senders),
+                events.c.id < sa.func.coalesce(current_session_start, 0),
+            ),
+        )
+        with engine.begin() as conn:
+            return conn.execute(query).rowcount
+    finally:
+        engine.dispose()
+
+
+def delete_sender_events(url: str, sender_id: str) -> int:
+    """Delete every tracker event of one conversation ("forget me")."""
+    engine = sa.create_engine(url, future=True)
+    try:
+        events = _events(engine)
+        if events is None:
+            return 0
+        with engine.begin() as conn:
+            return conn.execute(events.delete().where(events.c.sender_id == sender_id)).rowcount
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class RetentionResult:
+    events: int
+    requests: int
+
+
+def apply_retention(
+    days: int, tracker_url: str, requests_url: Optional[str] = None, now: Optional[float] = None
+) -> RetentionResult:
+    """Delete old conversation events and old requests; return how many rows went."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    events = delete_old_events(tracker_url, days, now)
+    store = BookingRequestStore(requests_url)
+    try:
+        when = None if now is None else datetime.fromtimestamp(now, tz=timezone.utc)
+        requests = store.delete_older_than(days, now=when)
+    finally:
+        store.engine.dispose()
+    return RetentionResult(events=events, requests=requests)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.privacy.retention", description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=int(os.environ.get("RETENTION_DAYS", DEFAULT_DAYS)))
+    parser.add_argument("--tracker-db-url", help=f"default: ${TRACKER_DB_URL_ENV}, else endpoints.yml")
+    parser.add_argument("--requests-db-url", help="default: $BOOKING_REQUESTS_DB_URL, else .data/requests.sqlite")
+    args = parser.parse_args(argv)
+    try:
+        result = apply_retention(args.days, args.tracker_db_url or tracker_db_url(), args.requests_db_url)
+    except (ValueError, sa.exc.SQLAlchemyError) as error:
+        print(f"retention failed: {error}", file=sys.stderr)
+        return 1
+    print(f"retention {args.days} days: deleted {result.events} conversation events, {result.requests} requests")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

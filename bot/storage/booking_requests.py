@@ -1,0 +1,128 @@
+"""Booking and hand-off requests for staff: one interface, a durable SQL store.
+
+Default: a SQLite file (.data/requests.sqlite); any SQL database through a SQLAlchemy URL in
+$BOOKING_REQUESTS_DB_URL (e.g. postgresql://user:pass@host/db). Requests hold contact details and,
+only with the patient's consent, ACC details: they are health information (never logged).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_URL = f"sqlite:///{ROOT / '.data' / 'requests.sqlite'}"
+KINDS = ("booking", "handoff")
+
+_metadata = sa.MetaData()
+requests_table = sa.Table(
+    "booking_requests",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+    sa.Column("channel", sa.String(64)),
+    sa.Column("name", sa.String(200)),
+    sa.Column("phone", sa.String(40)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("appointment_type", sa.String(40)),
+    sa.Column("acc_details", sa.Text),  # JSON, only when the patient agreed to share
+    sa.Column("note", sa.Text),
+)
+
+
+@dataclass
+class BookingRequest:
+    """What staff need to follow up a patient; `acc_details` only with consent."""
+
+    kind: str
+    sender_id: str
+    channel: Optional[str] = None
+    name: Optional[str] = None
+    phone: Optional[str] = None
+    email: Optional[str] = None
+    appointment_type: Optional[str] = None
+    acc_details: Optional[Dict[str, Any]] = None
+    note: Optional[str] = None
+    id: Optional[int] = None
+    created_at: Optional[datetime] = field(default=None)
+
+    def to_dict(self) -> Dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat() if self.created_at else None
+        return data
+
+
+def database_url() -> str:
+    return os.environ.get("BOOKING_REQUESTS_DB_URL") or DEFAULT_URL
+
+
+class BookingRequestStore:
+    """Adds, lists and deletes booking/hand-off requests in a SQL database."""
+
+    def __init__(self, url: Optional[str] = None) -> None:
+        self.url = url or database_url()
+        if self.url.startswith("sqlite:///"):
+            Path(self.url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(self.url, future=True, pool_pre_ping=True)
+        _metadata.create_all(self.engine)
+
+    def add(self, request: BookingRequest) -> BookingRequest:
+        if request.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {request.kind!r}")
+        created = datetime.now(timezone.utc)
+        values = {k: v for k, v in request.to_dict().items() if k not in ("id", "created_at")}
+        values["acc_details"] = json.dumps(request.acc_details) if request.acc_details else None
+        with self.engine.begin() as conn:
+            result = conn.execute(requests_table.insert().values(created_at=created, **values))
+            request.id = int(result.inserted_primary_key[0])
+        request.created_at = created
+        return request
+
+    def list(
+        self, limit: int = 100, kind: Optional[str] = None, sender_id: Optional[str] = None
+    ) -> List[BookingRequest]:
+        """Newest first."""
+        query = sa.select(requests_table).order_by(requests_table.c.id.desc()).limit(limit)
+        if kind:
+            query = query.where(requests_table.c.kind == kind)
+        if sender_id:
+            query = query.where(requests_table.c.sender_id == sender_id)
+        with self.engine.connect() as conn:
+            return [self._from_row(row._mapping) for row in conn.execute(query)]
+
+    def delete_sender(self, sender_id: str) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(requests_table.delete().where(requests_table.c.sender_id == sender_id)).rowcount
+
+    def delete_older_than(self, days: int, now: Optional[datetime] = None) -> int:
+        cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=days)
+        with self.engine.begin() as conn:
+            return conn.execute(requests_table.delete().where(requests_table.c.created_at < cutoff)).rowcount
+
+    @staticmethod
+    def _from_row(row: Any) -> BookingRequest:
+        data = dict(row)
+        data["acc_details"] = json.loads(data["acc_details"]) if data.get("acc_details") else None
+        created = data.get("created_at")
+        if isinstance(created, datetime) and created.tzinfo is None:
+            data["created_at"] = created.replace(tzinfo=timezone.utc)
+        return BookingRequest(**data)
+
+
+@functools.lru_cache(maxsize=8)
+def _store_at(url: str) -> BookingRequestStore:
+    return BookingRequestStore(url)
+
+
+def shared_store(url: Optional[str] = None) -> BookingRequestStore:
+    """One store (engine, connection pool, table check) per database URL for the life of the process."""
+    return _store_at(url or database_url())

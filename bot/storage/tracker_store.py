@@ -1,0 +1,190 @@
+"""The assistant's tracker store: Rasa's SQLTrackerStore with measured speed-ups.
+
+`make bench` under py-spy (README, Benchmarks) showed per-message time going to SQLite's fsync on every
+commit (~10 %) and to `Event.resolve_by_type`, which walks all Event subclasses for every stored event
+(~10 %). This store, named in endpoints.yml as `bot.storage.tracker_store.ClinicSQLTrackerStore`:
+
+- puts a SQLite database in WAL mode with `synchronous=NORMAL`: a crash of the server loses nothing;
+  only a power cut can lose the last transactions. Other databases (PostgreSQL) are left as they are;
+- caches the event-type lookup (the set of event classes does not change while the server runs);
+- keeps each conversation's current session in memory (`bot/storage/tracker_window.py`) and hands Rasa a working
+  tracker of the last turns, so a message costs the same at message 200 as at message 5. The database stays
+  the truth: every retrieval checks the session's rows (one count, one query for rows newer than the cached
+  ones), so rows written by another Rasa process are applied and deleted rows ("forget me", retention)
+  force a reload. Like Rasa's own save, this relies on the lock store: one message per conversation at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Optional, Sequence
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, SessionStarted, deserialise_events
+from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngine
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import event as sa_event
+
+from bot.rasa_patches import TrackerStoreUnavailable, resolve_by_type
+from bot.storage.tracker_window import CachedSession, SessionCache
+
+__all__ = ["ClinicSQLTrackerStore", "TrackerStoreUnavailable", "resolve_by_type", "write_problem"]
+logger = logging.getLogger(__name__)
+
+CACHE_EVENTS = 50_000  # events kept in memory per Rasa process: ~2.2 KB each measured, so at most ~110 MB
+DEFAULT_IDLE_MINUTES = 60  # how long an unused session stays cached when sessions never expire
+_STORED = "_clinic_stored"  # on a working tracker: (events already in the database, id of the last row)
+
+
+def write_problem(engine: sa.engine.Engine) -> Optional[str]:
+    """None if the events table takes a write (a delete of no row, rolled back), else why not."""
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            try:
+                conn.execute(sa.text("DELETE FROM events WHERE id < 0"))
+            finally:
+                transaction.rollback()
+    except sa.exc.SQLAlchemyError as error:
+        return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class ClinicSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore with sessions cached in memory and bounded working trackers; SQLite in WAL mode."""
+
+    def __init__(self, *args: Any, cache_events: int = CACHE_EVENTS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        expiry = self.domain.session_config.session_expiration_time  # minutes; 0 = sessions never expire
+        self.sessions = SessionCache(int(cache_events), max_idle=60 * (expiry or DEFAULT_IDLE_MINUTES))
+        if self.engine.dialect.name == "sqlite":
+            sa_event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.engine.dispose()  # connections opened while creating tables get the pragmas too
+        # Rasa only logs a database it cannot create tables in, and carries on: stop the start instead
+        problem = write_problem(self.engine)
+        if problem:
+            raise TrackerStoreUnavailable(
+                f"the conversations database {self.engine.url.render_as_string(hide_password=True)} "
+                f"cannot be written: {problem}"
+            )
+
+    def write_problem(self) -> Optional[str]:
+        """None while the conversations database takes writes, else why not (for readiness)."""
+        return write_problem(self.engine)
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        """Working tracker of the sender's current session (None if there is none)."""
+        with self.session_scope() as session:
+            cached = self._catch_up(session, sender_id) or self._load(session, sender_id)
+        if cached is None:
+            self.sessions.pop(sender_id)
+            return None
+        self.sessions.put(sender_id, cached)
+        tracker = cached.working_tracker(self.domain.slots)
+        setattr(tracker, _STORED, (len(tracker.events), cached.last_id))
+        return tracker
+
+    def _catch_up(self, session: Any, sender_id: str) -> Optional[CachedSession]:
+        """The cached session with the rows written since; None if there is none or it no longer matches."""
+        cached = self.sessions.get(sender_id)
+        if cached is None:
+            return None
+        if not self._still_stored(session, sender_id, cached):
+            return None
+        table = self.SQLEvent
+        rows = (
+            session.query(table.id, table.type_name, table.data)
+            .filter(table.sender_id == sender_id, table.id > cached.last_id)
+            .order_by(table.id)
+            .all()
+        )
+        if any(row.type_name == SessionStarted.type_name for row in rows):
+            return None  # a new session: load it as Rasa does
+        if rows:
+            cached.extend(deserialise_events([json.loads(row.data) for row in rows]), [row.id for row in rows])
+        return cached
+
+    def _still_stored(self, session: Any, sender_id: str, cached: CachedSession) -> bool:
+        """False if some of the cached rows were deleted ("forget me", retention)."""
+        table = self.SQLEvent
+        kept = (
+            session.query(sa.func.count(table.id))
+            .filter(table.sender_id == sender_id, table.id.between(cached.first_id, cached.last_id))
+            .scalar()
+        )
+        return kept == cached.rows
+
+    def _load(self, session: Any, sender_id: str) -> Optional[CachedSession]:
+        """Load the current session from the database, as SQLTrackerStore does."""
+        table = self.SQLEvent
+        rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+        rows = rows.with_entities(table.id, table.data).all()
+        if not rows:
+            return None
+        events = deserialise_events([json.loads(row.data) for row in rows])
+        return CachedSession.build(sender_id, self.domain.slots, events, [row.id for row in rows])
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store the events the database does not have yet; keep the cached session in step."""
+        stored = getattr(tracker, _STORED, None)
+        if stored is None:  # not a working tracker of this store (a new conversation, the HTTP API)
+            self.sessions.pop(tracker.sender_id)
+            await super().save(tracker)
+            return
+        count, last_id = stored
+        events = list(tracker.events)[count:]
+        if not events:
+            return
+        if self.event_broker is not None:
+            await self._stream_new_events(self.event_broker, events, tracker.sender_id)
+        cached = self.sessions.get(tracker.sender_id)
+        with self.session_scope() as session:
+            rows = [self._row(tracker.sender_id, event) for event in events]
+            session.add_all(rows)
+            session.flush()  # assigns the ids
+            ids = [row.id for row in rows]
+            session.commit()
+            setattr(tracker, _STORED, (len(tracker.events), ids[-1]))
+            keep = (
+                cached is not None
+                and cached.last_id == last_id
+                and not _starts_session(events)
+                and self._still_stored(session, tracker.sender_id, cached)  # e.g. "forget me" deleted them
+            )
+        if keep:
+            cached.extend(events, ids)
+        else:
+            self.sessions.pop(tracker.sender_id)
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Publish new events to the event broker, diffing against the stored session (not a working tracker)."""
+        if self.event_broker is None:
+            return
+        stored = await SQLTrackerStore.retrieve(self, tracker.sender_id)
+        events = TrackerEventDiffEngine.event_difference(stored, tracker)
+        await self._stream_new_events(self.event_broker, events, tracker.sender_id)
+
+    def _row(self, sender_id: str, event: Event) -> Any:
+        """The events-table row of `event`, as SQLTrackerStore writes it."""
+        data = event.as_dict()
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
+
+
+def _starts_session(events: Sequence[Event]) -> bool:
+    return any(isinstance(event, SessionStarted) for event in events)

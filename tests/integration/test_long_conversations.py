@@ -1,0 +1,129 @@
+"""Long conversations: the bounded working tracker answers exactly as Rasa's own SQL tracker store does.
+
+One model, loaded in this process, talks to the session's action server twice with the same 68-message
+script: once with Rasa's `SQLTrackerStore` (the whole session replayed for every message) and once with
+`ClinicSQLTrackerStore` (bot/storage/tracker_window.py). The script runs a form for longer than the window
+(FAQs asked in the middle of the ACC check), fills the contact form long after the check (it offers to
+pass the check's answers on, which are by then before the window), undoes a message (`/back`) and
+restarts (`/restart`), and ends with the two stories of data/stories (MemoizationPolicy, which leaves out
+rule-only turns and so may look back past the window). Every reply and every stored event must be the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import pytest
+from rasa.core.agent import Agent
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.storage.tracker_store import ClinicSQLTrackerStore
+from bot.storage.tracker_window import WINDOW_TURNS
+from tests.conftest import require_model
+
+pytestmark = pytest.mark.e2e
+
+FAQS = [
+    "do I need a GP referral?",
+    "can I see a physio at the same time?",
+    "what's an ACC45",
+    "what are read codes",
+    "how many sessions will I need",
+    "what is cupping",
+    "how do the glute muscles work together",
+]
+SCRIPT = [
+    "hi there",
+    *FAQS,
+    "am I covered by ACC?",
+    "three weeks ago",
+    *FAQS,  # the ACC check stays active for longer than the window
+    "yes",
+    "AB 12345",
+    "what is cupping",
+    "I don't know",
+    *FAQS,  # the ACC check's answers are now before the window, and the contact form asks about them
+    "/request_contact",
+    "Aroha Ngata",
+    "do I need a GP referral?",
+    "021 123 4567",
+    "yes",
+    "thanks",
+    *FAQS,
+    "check my eligibility",
+    "2 months ago",
+    "/back",
+    "18 months ago",
+    *FAQS,
+    "/restart",
+    "hi",
+    *FAQS[:3],
+    # the two stories of data/stories (MemoizationPolicy), after more turns than the window holds
+    "how do the glute muscles work together",
+    "what does the gluteus medius do",
+    "what exercises strengthen my glutes",
+    "do you do a free consult",
+    "yes",
+    "hi",
+    "does ACC cover acupuncture",
+    "what's an ACC45",
+    "what are read codes",
+    "I'd like to book",
+    "bye",
+]
+
+
+def _stored(db: Path, sender: str) -> List[Tuple]:
+    """The sender's stored events, without what differs between two runs (timestamps, ids)."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT type_name, action_name, intent_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+        ).fetchall()
+    out = []
+    for type_name, action, intent, data in rows:
+        event = json.loads(data)
+        out.append((type_name, action, intent, event.get("name"), json.dumps(event.get("value")), event.get("text")))
+    return out
+
+
+async def _talk(agent: Agent, store, sender: str) -> List[List[Dict]]:
+    agent.tracker_store = agent.processor.tracker_store = store
+    replies = []
+    for message in SCRIPT:
+        answer = await agent.handle_text(message, sender_id=sender)
+        replies.append([{k: m.get(k) for k in ("text", "buttons")} for m in answer or []])
+    return replies
+
+
+@pytest.fixture(scope="module")
+def agent(stack) -> Agent:
+    """The trained model in this process, with the session's action server."""
+    endpoint = EndpointConfig(f"{stack.action_url}/webhook", headers={"Authorization": f"Bearer {stack.action_token}"})
+    return Agent.load(str(require_model()), action_endpoint=endpoint)
+
+
+def test_same_replies_and_events_as_rasas_store(agent, tmp_path):
+    sender = f"long-{uuid.uuid4().hex[:8]}"
+    plain = SQLTrackerStore(domain=agent.domain, dialect="sqlite", db=str(tmp_path / "plain.sqlite"))
+    windowed = ClinicSQLTrackerStore(domain=agent.domain, dialect="sqlite", db=str(tmp_path / "window.sqlite"))
+
+    expected = asyncio.run(_talk(agent, plain, sender))
+    got = asyncio.run(_talk(agent, windowed, sender))
+
+    for message, want, have in zip(SCRIPT, expected, got):
+        assert have == want, f"different replies to {message!r}"
+    assert _stored(tmp_path / "window.sqlite", sender) == _stored(tmp_path / "plain.sqlite", sender)
+    # the conversation really was longer than the window, and the window really was used
+    assert len(SCRIPT) > 5 * WINDOW_TURNS
+    tracker = asyncio.run(windowed.retrieve(sender))
+    assert sum(e.type_name == "user" for e in tracker.events) <= 2 * WINDOW_TURNS
+    assert "No referral needed" in json.dumps(expected)  # the script was answered, not just failed alike
+    after_consult = SCRIPT.index("do you do a free consult") + 1
+    # "yes" to the free consultation's offer books it, even with the window (bot/dialogue/offers.py)
+    assert "To book your free 15-minute consultation" in expected[after_consult][0]["text"]

@@ -1,0 +1,38 @@
+"""Clinic profile: placeholders read as unknown, filled values are used."""
+
+from __future__ import annotations
+
+from bot.clinic.profile import ClinicProfile, is_placeholder, load_profile
+
+
+def test_placeholders_are_unknown():
+    assert is_placeholder("<<FILL IN: phone>>")
+    assert is_placeholder("  ")
+    assert is_placeholder(None)
+    assert not is_placeholder("04 123 4567")
+
+
+def test_the_shipped_profile_invents_nothing():
+    profile = load_profile()
+    assert profile.address.startswith("163 The Terrace")
+    for key in ("phone", "email", "opening_hours", "prices", "practitioners", "booking_url"):
+        assert profile.get(key) is None, f"{key} is filled in the shipped profile: is it a real clinic fact?"
+
+
+def test_contact_route_without_phone_or_email_points_to_address_and_socials():
+    route = ClinicProfile({}).contact_route()
+    assert "163 The Terrace" in route and "Facebook or Instagram" in route
+
+
+def test_contact_route_uses_filled_values(tmp_path):
+    path = tmp_path / "profile.yml"
+    path.write_text('phone: "04 000 0000"\nemail: "<<FILL IN: email>>"\n')
+    route = load_profile(str(path)).contact_route()
+    assert route.startswith("call 04 000 0000") and "email" not in route and "Facebook" not in route
+
+
+def test_profile_path_from_environment(tmp_path, monkeypatch):
+    path = tmp_path / "p.yml"
+    path.write_text('opening_hours: "Mon-Fri 9-5"\n')
+    monkeypatch.setenv("CLINIC_PROFILE", str(path))
+    assert load_profile().get("opening_hours") == "Mon-Fri 9-5"
