@@ -1,7 +1,16 @@
 """Every change this project makes to Rasa's own behaviour at run time, checked against Rasa 3.6.21.
 
-Imported by bot/storage/tracker_store.py, which every Rasa process of the project loads (endpoints.yml), so the
-patches are in place before Rasa builds its agent. Each change says why and which test guards it.
+`apply()` checks the Rasa version (it refuses any other) and installs them all from one list, `PATCHES`. It is
+called when bot/storage/tracker_store.py is imported, which every Rasa process of the project does (endpoints.yml
+names its tracker store), so the patches are in place before Rasa builds its agent. Each change says why and
+which test guards it. On a Rasa upgrade: re-read each replaced function in the new source, run its guard test,
+then change CHECKED_RASA_VERSION.
+
+Not here, because they are not changes to Rasa's code: Rasa's extension points configured in credentials.yml
+and endpoints.yml (the channels in bot/channels/, the tracker store and lock store in bot/storage/, the NLU
+components in bot/nlu/, each documenting what it does differently from the Rasa class it extends), and the
+redaction of every process's logs (bot/privacy/log_redaction.py: a logging filter and record factory installed by
+logging.yml in the Rasa processes, the action server and the web service alike).
 
 1. No silent fallback to memory (`Agent._create_tracker_store`). Rasa wraps the tracker store in a
    `FailSafeTrackerStore` that, when the database fails, logs and carries on with an in-memory store: forms
@@ -76,8 +85,6 @@ from bot.service_messages import TECHNICAL_PROBLEM
 logger = logging.getLogger(__name__)
 
 CHECKED_RASA_VERSION = "3.6.21"
-if rasa.__version__ != CHECKED_RASA_VERSION:  # the patches below replace Rasa internals of this version
-    raise RuntimeError(f"bot/rasa_patches.py was checked against Rasa {CHECKED_RASA_VERSION}, not {rasa.__version__}")
 
 
 class TrackerStoreUnavailable(RuntimeError):
@@ -100,9 +107,6 @@ def create_tracker_store(store: Optional[TrackerStore], domain: Domain) -> Track
     if isinstance(wrapped, FailSafeTrackerStore):
         wrapped._on_tracker_store_error = _raise_unavailable
     return wrapped
-
-
-Agent._create_tracker_store = staticmethod(create_tracker_store)
 
 
 # -- 2. a patient always gets a reply ------------------------------------------------------------------------
@@ -135,9 +139,6 @@ async def agent_handle_message(self: Agent, message: UserMessage) -> Optional[Li
         return await tell_technical_problem(message)
 
 
-Agent.handle_message = agent_handle_message
-
-
 # -- 3. a turn whose custom action failed is not stored -------------------------------------------------------
 
 _failed_actions: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("failed_actions", default=None)
@@ -157,7 +158,6 @@ async def remote_action_run(self: RemoteAction, *args: Any, **kwargs: Any) -> Li
         raise
 
 
-RemoteAction.run = remote_action_run
 _processor_handle_message = MessageProcessor.handle_message
 _processor_save_tracker = MessageProcessor.save_tracker
 
@@ -186,10 +186,6 @@ async def processor_handle_message(self: MessageProcessor, message: UserMessage)
     return await tell_technical_problem(message)
 
 
-MessageProcessor.save_tracker = processor_save_tracker
-MessageProcessor.handle_message = processor_handle_message
-
-
 # -- 5. messages read in the conversation's context ------------------------------------------------------------
 
 _parse_message = MessageProcessor.parse_message
@@ -206,9 +202,6 @@ async def parse_message_in_context(
     if part:
         parse_data = {**parse_data, "part": list(part)}  # [i, n]: question i of n in one message (see 6)
     return resolve(parse_data, tracker.events, tracker.active_loop_name, clinic_today())
-
-
-MessageProcessor.parse_message = parse_message_in_context
 
 
 # -- 6. every question in a message answered ---------------------------------------------------------------------
@@ -268,9 +261,6 @@ def resolve_by_type(type_name: str, default: Optional[Type[Event]] = None) -> Op
         raise
 
 
-Event.resolve_by_type = staticmethod(resolve_by_type)
-
-
 # -- 7. the intent classifier's weights in the order scipy multiplies them ------------------------------------------
 
 _load_logistic_regression = LogisticRegressionClassifier.load.__func__  # type: ignore[attr-defined]
@@ -283,9 +273,6 @@ def load_logistic_regression(cls: Type[LogisticRegressionClassifier], *args: Any
     if getattr(classifier, "coef_", None) is not None:
         classifier.coef_ = numpy.asfortranarray(classifier.coef_)
     return component
-
-
-LogisticRegressionClassifier.load = classmethod(load_logistic_regression)  # type: ignore[assignment]
 
 
 # -- 8. rule matching looks back only as far as the longest rule ---------------------------------------------------
@@ -308,4 +295,37 @@ def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[D
     return possible
 
 
-RulePolicy._get_possible_keys = get_possible_keys  # type: ignore[assignment]
+# -- installing them -------------------------------------------------------------------------------------------
+# (Rasa class, attribute, replacement): every assignment to Rasa's code this project makes, in one list.
+PATCHES: List[Tuple[Any, str, Any]] = [
+    (Agent, "_create_tracker_store", staticmethod(create_tracker_store)),
+    (Agent, "handle_message", agent_handle_message),
+    (RemoteAction, "run", remote_action_run),
+    (MessageProcessor, "save_tracker", processor_save_tracker),
+    (MessageProcessor, "handle_message", processor_handle_message),
+    (MessageProcessor, "parse_message", parse_message_in_context),
+    (Event, "resolve_by_type", staticmethod(resolve_by_type)),
+    (LogisticRegressionClassifier, "load", classmethod(load_logistic_regression)),
+    (RulePolicy, "_get_possible_keys", get_possible_keys),
+]
+_applied = False
+
+
+def check_rasa_version(version: str = rasa.__version__) -> None:
+    """Refuse to run on a Rasa other than the one the patches were checked against (they replace its internals)."""
+    if version != CHECKED_RASA_VERSION:
+        raise RuntimeError(
+            f"bot/rasa_patches.py was checked against Rasa {CHECKED_RASA_VERSION}, not {version}: re-check each "
+            "patch against the new version's source and its guard test, then update CHECKED_RASA_VERSION"
+        )
+
+
+def apply() -> None:
+    """Check Rasa's version, then install every patch (once per process)."""
+    global _applied
+    if _applied:
+        return
+    check_rasa_version()
+    for owner, attribute, replacement in PATCHES:
+        setattr(owner, attribute, replacement)
+    _applied = True

@@ -27,15 +27,16 @@ from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngi
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import event as sa_event
 
+from bot import rasa_patches
 from bot.rasa_patches import TrackerStoreUnavailable, resolve_by_type
-from bot.storage.tracker_window import CachedSession, SessionCache
+from bot.storage.tracker_window import CachedSession, SessionCache, StoredUpTo, WorkingTracker
 
 __all__ = ["ClinicSQLTrackerStore", "TrackerStoreUnavailable", "resolve_by_type", "write_problem"]
+rasa_patches.apply()  # every Rasa process loads this store (endpoints.yml): the patches are in before the agent
 logger = logging.getLogger(__name__)
 
 CACHE_EVENTS = 50_000  # events kept in memory per Rasa process: ~2.2 KB each measured, so at most ~110 MB
 DEFAULT_IDLE_MINUTES = 60  # how long an unused session stays cached when sessions never expire
-_STORED = "_clinic_stored"  # on a working tracker: (events already in the database, id of the last row)
 
 
 def write_problem(engine: sa.engine.Engine) -> Optional[str]:
@@ -89,9 +90,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             self.sessions.pop(sender_id)
             return None
         self.sessions.put(sender_id, cached)
-        tracker = cached.working_tracker(self.domain.slots)
-        setattr(tracker, _STORED, (len(tracker.events), cached.last_id))
-        return tracker
+        return cached.working_tracker(self.domain.slots)
 
     def _catch_up(self, session: Any, sender_id: str) -> Optional[CachedSession]:
         """The cached session with the rows written since; None if there is none or it no longer matches."""
@@ -135,13 +134,12 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the events the database does not have yet; keep the cached session in step."""
-        stored = getattr(tracker, _STORED, None)
-        if stored is None:  # not a working tracker of this store (a new conversation, the HTTP API)
+        if not isinstance(tracker, WorkingTracker):  # a new conversation, or one the HTTP API replaced
             self.sessions.pop(tracker.sender_id)
             await super().save(tracker)
             return
-        count, last_id = stored
-        events = list(tracker.events)[count:]
+        last_id = tracker.stored.last_id
+        events = list(tracker.events)[tracker.stored.events :]
         if not events:
             return
         if self.event_broker is not None:
@@ -153,7 +151,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             session.flush()  # assigns the ids
             ids = [row.id for row in rows]
             session.commit()
-            setattr(tracker, _STORED, (len(tracker.events), ids[-1]))
+            tracker.stored = StoredUpTo(len(tracker.events), ids[-1])
             keep = (
                 cached is not None
                 and cached.last_id == last_id

@@ -5,9 +5,10 @@ started, and its policies turn that whole history into dialogue states several t
 cost of a message grows with the length of the conversation (`make bench-production` measured message 200
 at 4.2x message 5).
 
-The policies only look back a few turns: MemoizationPolicy `max_history` (config.yml) and the longest rule
-(tests/unit/test_tracker_window.py keeps `WINDOW_TURNS` above both). So the tracker store hands Rasa a *working
-tracker* made of:
+The policies only look back a few turns: RulePolicy as far as its longest rule, a policy with `max_history` that far
+(none is configured now); tests/unit/test_tracker_window.py keeps `WINDOW_TURNS` above what each configured policy
+reads, and fails on a policy it does not know or an unbounded `max_history`. So the tracker store hands Rasa a
+*working tracker* made of:
 
 - a snapshot of the state before the window: `SlotSet` for every slot that had been set (and the active
   loop, should one be active there, and the pause of a conversation staff took over), so slots and forms
@@ -19,15 +20,14 @@ A conversation's `CachedSession` keeps the state at the cut (`base`, all folded 
 window, and is extended with new events only. Where the window holds an undo (`UserUtteranceReverted`,
 `ActionReverted`), which may reach back past the cut, the working tracker is the full session instead.
 
-tests/integration/test_long_conversations.py runs a 68-message conversation through the trained model with Rasa's own
-store and with this one: every reply and every stored event is the same. What sees the window and not the
-whole session: actions (the tracker they get); the trackers that Rasa's HTTP API returns after appending
-events, `trigger_intent` and `predict`, and `GET /conversations/<id>/story` without `all_sessions=true`;
-MemoizationPolicy, which leaves out rule-only turns and so, after a run of rule-only FAQs, sees a
-conversation start where the full session shows older story turns (RulePolicy wins ties, so this matters
-only for a story step without a rule). `GET /conversations/<id>/tracker` (and so `rasa interactive`) still
-reads the whole conversation from the database. A reminder scheduled before the window would not be found
-(none is used).
+tests/integration/test_long_conversations.py runs a 68-message conversation through the trained model with Rasa's
+own store and with this one: every reply and every stored event is the same. What sees the window and not the whole
+session: actions (the tracker they get); the trackers that Rasa's HTTP API returns after appending events,
+`trigger_intent` and `predict`, and `GET /conversations/<id>/story` without `all_sessions=true`. (A
+MemoizationPolicy, were one configured, leaves out rule-only turns and so, after a run of rule-only FAQs, would see
+a conversation start where the full session shows older story turns.) `GET /conversations/<id>/tracker` (and so
+`rasa interactive`) still reads the whole conversation from the database. A reminder scheduled before the window
+would not be found (none is used).
 """
 
 from __future__ import annotations
@@ -53,6 +53,25 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
+
+
+@dataclass
+class StoredUpTo:
+    """How much of a working tracker the database already holds."""
+
+    events: int  # the tracker's first `events` events are stored
+    last_id: int  # id of the last stored row of the session
+
+
+class WorkingTracker(DialogueStateTracker):
+    """A tracker built from a session's window (or the whole session), knowing how much of it is stored.
+
+    The tracker store saves only the events after `stored.events` (a working tracker starts with a snapshot, so
+    counting the session's rows, as Rasa's SQLTrackerStore does, would find nothing new to write).
+    """
+
+    stored: StoredUpTo
+
 
 WINDOW_TURNS = 5  # user turns the working tracker keeps; must exceed the policies' look-back (see the test)
 UNDO_EVENTS = (UserUtteranceReverted, ActionReverted)
@@ -146,15 +165,19 @@ class CachedSession:
             self.base.update(event)
         del self.window[:cut]
 
-    def working_tracker(self, slots: Iterable[Slot]) -> DialogueStateTracker:
+    def working_tracker(self, slots: Iterable[Slot]) -> WorkingTracker:
         """A new tracker for Rasa to work on: snapshot of `base` + window (the full session after an undo)."""
         sender_id = self.base.sender_id
         if not self.base.events:
-            return DialogueStateTracker.from_events(sender_id, self.window, slots)
-        if any(isinstance(event, UNDO_EVENTS) for event in self.window):
-            return DialogueStateTracker.from_events(sender_id, [*self.base.events, *self.window], slots)
-        first = self.window[0].timestamp if self.window else None
-        return DialogueStateTracker.from_events(sender_id, [*snapshot(self.base, first), *self.window], slots)
+            events = self.window
+        elif any(isinstance(event, UNDO_EVENTS) for event in self.window):
+            events = [*self.base.events, *self.window]
+        else:
+            first = self.window[0].timestamp if self.window else None
+            events = [*snapshot(self.base, first), *self.window]
+        tracker = WorkingTracker.from_events(sender_id, events, slots)
+        tracker.stored = StoredUpTo(len(tracker.events), self.last_id)
+        return tracker
 
 
 class SessionCache:

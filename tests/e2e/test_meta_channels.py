@@ -9,7 +9,6 @@ tracker event must be the only ones there.
 from __future__ import annotations
 
 import asyncio
-import http.client
 import itertools
 import json
 import sqlite3
@@ -30,6 +29,7 @@ from bot.channels.sender_ids import INSTAGRAM, MESSENGER, namespaced
 from bot.channels.settings import ChannelSettings
 from bot.channels.webhook_auth import appsecret_proof, sign
 from tests.conftest import rest_send, texts
+from tests.support import raw_http
 from tests.support.fake_graph import (
     TEST_API_VERSION,
     TEST_APP_SECRET,
@@ -431,21 +431,7 @@ def big_webhook(psid: str, page: str, size: int) -> bytes:
 
 def post_raw(stack, headers: Dict[str, str], body: Union[bytes, Iterator[bytes]]) -> int:
     """POST to the Messenger webhook over a raw connection; the status, even if the server stops reading."""
-    parts = urllib.parse.urlsplit(stack.rasa_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        connection.putrequest("POST", "/webhooks/facebook/webhook")
-        for name, value in headers.items():
-            connection.putheader(name, value)
-        connection.endheaders()
-        try:
-            for chunk in [body] if isinstance(body, bytes) else body:
-                connection.send(chunk)
-        except OSError:
-            pass  # the server answered and closed without reading the rest: read its answer
-        return connection.getresponse().status
-    finally:
-        connection.close()
+    return raw_http.post_raw(stack.rasa_url, "/webhooks/facebook/webhook", headers, body)
 
 
 def test_a_body_over_the_limit_gets_413_and_nothing_reaches_the_assistant(stack, fake_graph):

@@ -2,11 +2,11 @@
 
 One model, loaded in this process, talks to the session's action server twice with the same 68-message
 script: once with Rasa's `SQLTrackerStore` (the whole session replayed for every message) and once with
-`ClinicSQLTrackerStore` (bot/storage/tracker_window.py). The script runs a form for longer than the window
-(FAQs asked in the middle of the ACC check), fills the contact form long after the check (it offers to
-pass the check's answers on, which are by then before the window), undoes a message (`/back`) and
-restarts (`/restart`), and ends with the two stories of data/stories (MemoizationPolicy, which leaves out
-rule-only turns and so may look back past the window). Every reply and every stored event must be the same.
+`ClinicSQLTrackerStore` (bot/storage/tracker_window.py). The script runs a form for longer than the window (FAQs
+asked in the middle of the ACC check), fills the contact form long after the check (it offers to pass the check's
+answers on, which are by then before the window), undoes a message (`/back`) and restarts (`/restart`), and ends
+with two multi-turn FAQ paths (tests/stories/test_faq_paths.yml) after more turns than the window holds. Every reply
+and every stored event must be the same.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.storage.tracker_store import ClinicSQLTrackerStore
 from bot.storage.tracker_window import WINDOW_TURNS
-from tests.conftest import require_model
+from tests.conftest import OUTPUT, require_model
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +64,7 @@ SCRIPT = [
     "/restart",
     "hi",
     *FAQS[:3],
-    # the two stories of data/stories (MemoizationPolicy), after more turns than the window holds
+    # the multi-turn FAQ paths of tests/stories/test_faq_paths.yml, after more turns than the window holds
     "how do the glute muscles work together",
     "what does the gluteus medius do",
     "what exercises strengthen my glutes",
@@ -114,6 +114,8 @@ def test_same_replies_and_events_as_rasas_store(agent, tmp_path):
     windowed = ClinicSQLTrackerStore(domain=agent.domain, dialect="sqlite", db=str(tmp_path / "window.sqlite"))
 
     expected = asyncio.run(_talk(agent, plain, sender))
+    OUTPUT.mkdir(parents=True, exist_ok=True)  # to compare the replies across changes
+    (OUTPUT / "long_conversation_replies.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False))
     got = asyncio.run(_talk(agent, windowed, sender))
 
     for message, want, have in zip(SCRIPT, expected, got):

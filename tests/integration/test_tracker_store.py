@@ -13,6 +13,7 @@ from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotS
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.storage.tracker_store import ClinicSQLTrackerStore, resolve_by_type
+from bot.storage.tracker_window import StoredUpTo, WorkingTracker
 
 
 def test_event_lookup_is_cached_and_unchanged():
@@ -165,3 +166,21 @@ def test_event_broker_gets_each_new_event_once(tmp_path):
         assert len(broker.published) == published + 5
 
     asyncio.run(run())
+
+
+def test_the_store_hands_out_typed_working_trackers_that_know_what_is_stored(tmp_path):
+    """Rasa gets a WorkingTracker (typed state, no attribute set on Rasa's tracker); what it adds is written."""
+    db = tmp_path / "conversations.sqlite"
+    store = ClinicSQLTrackerStore(domain=SLOT_DOMAIN, dialect="sqlite", db=str(db))
+    for n in range(12):
+        asyncio.run(_add_turn(store, "patient", _turn(n)))
+    tracker = asyncio.run(store.retrieve("patient"))
+    assert isinstance(tracker, WorkingTracker)
+    assert tracker.stored == StoredUpTo(len(tracker.events), _rows(db, "patient")[-1][0])
+    assert len(tracker.events) < len(_rows(db, "patient"))  # a window, not the whole session
+    tracker.update(UserUttered("one more", {"name": "faq", "confidence": 1.0}))
+    asyncio.run(store.save(tracker))
+    assert tracker.stored.events == len(tracker.events)
+    assert _rows(db, "patient")[-1][1] == "user"
+    # the same tracker, copied into Rasa's own type, goes through SQLTrackerStore.save: Rasa's own behaviour
+    assert not isinstance(tracker.copy(), WorkingTracker)

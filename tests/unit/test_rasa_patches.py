@@ -1,4 +1,4 @@
-"""bot/rasa_patches.py (7, 8): the same results as Rasa's own code, faster."""
+"""bot/rasa_patches.py: the version check, the one list of patches, and (7, 8) the same results as Rasa, faster."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import tarfile
 from types import SimpleNamespace
 
 import numpy
+import pytest
 import scipy.sparse
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
@@ -15,6 +16,8 @@ from sklearn.linear_model import LogisticRegression
 
 from bot import rasa_patches
 from tests.conftest import require_model
+
+rasa_patches.apply()  # as every Rasa process of the project does (bot/storage/tracker_store.py)
 
 
 def test_classifier_weights_are_column_major_and_predict_the_same(monkeypatch):
@@ -55,3 +58,20 @@ def test_rule_matching_keeps_the_same_rules_as_rasas_loop():
         assert rasa_patches.get_possible_keys(policy, rules, history) == expected
         matched += bool(expected)
     assert matched > len(keys)  # the comparison covered histories that do match rules
+
+
+def test_patches_refuse_another_rasa_version():
+    rasa_patches.check_rasa_version(rasa_patches.CHECKED_RASA_VERSION)
+    with pytest.raises(RuntimeError, match="checked against Rasa 3.6.21, not 3.7.0"):
+        rasa_patches.check_rasa_version("3.7.0")
+
+
+def test_every_patch_is_installed_from_the_one_list():
+    import bot.storage.tracker_store  # noqa: F401  (every Rasa process loads it: it applies the patches)
+
+    assert len(rasa_patches.PATCHES) == 9
+    for owner, attribute, replacement in rasa_patches.PATCHES:
+        installed = owner.__dict__[attribute]
+        assert installed is replacement, f"{owner.__name__}.{attribute} is not the patched one"
+        doc = rasa_patches.__doc__ or ""
+        assert f"{owner.__name__}.{attribute}" in doc or attribute in doc, f"{attribute}: say why in the docstring"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List
 
+import pytest
 import yaml
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -51,22 +52,60 @@ def users(events) -> int:
     return sum(isinstance(e, UserUttered) for e in events)
 
 
-def test_window_covers_what_the_policies_look_back_on():
-    """RulePolicy sees every turn: at least two dialogue states each (listen, then an action).
+# How far back each policy this guard knows looks, in dialogue states. A policy not listed here fails the test:
+# work out how far it looks back (TED, for one, reads `max_history` states, unbounded when it is missing).
+MAX_HISTORY_POLICIES = {"MemoizationPolicy", "AugmentedMemoizationPolicy", "TEDPolicy", "UnexpecTEDIntentPolicy"}
+KNOWN_POLICIES = {"RulePolicy"} | MAX_HISTORY_POLICIES
 
-    MemoizationPolicy leaves out rule-only turns, so after a run of rule-only FAQs its `max_history` states
-    reach past the window, where it sees a conversation start. That can only change a reply where a story
-    step has no rule (RulePolicy wins ties): tests/integration/test_long_conversations.py plays both stories after such
-    a run and gets Rasa's own replies.
-    """
-    config = yaml.safe_load((ROOT / "config.yml").read_text())
-    max_history = max(p.get("max_history") or 0 for p in config["policies"])
-    longest_rule = 0
-    for path in (ROOT / "data" / "rules").glob("*.yml"):
+
+def policies_look_back(policies: List[dict], rules_dir: Path) -> int:
+    """The most dialogue states any configured policy reads; AssertionError for what the window cannot bound."""
+    look_back = 0
+    for policy in policies:
+        name = policy["name"]
+        assert name in KNOWN_POLICIES, f"{name}: unknown to the window's guard, see tests/unit/test_tracker_window.py"
+        if name == "RulePolicy":
+            look_back = max(look_back, longest_rule(rules_dir))
+        else:
+            max_history = policy.get("max_history")
+            assert isinstance(max_history, int) and max_history > 0, f"{name}: max_history missing or unbounded"
+            look_back = max(look_back, max_history)
+    return look_back
+
+
+def longest_rule(rules_dir: Path) -> int:
+    """States of the longest rule: one per action, plus the condition / start state."""
+    longest = 0
+    for path in rules_dir.glob("*.yml"):
         for rule in yaml.safe_load(path.read_text()).get("rules") or []:
-            states = 1 + sum("action" in step for step in rule["steps"])  # + the condition / start state
-            longest_rule = max(longest_rule, states)
-    assert max(max_history, longest_rule) < 2 * WINDOW_TURNS
+            longest = max(longest, 1 + sum("action" in step for step in rule["steps"]))
+    return longest
+
+
+def test_window_covers_what_the_policies_look_back_on():
+    """Every user turn is at least two dialogue states (listen, then an action): the window of WINDOW_TURNS turns
+    covers 2 * WINDOW_TURNS states, more than any configured policy reads."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    assert policies_look_back(config["policies"], ROOT / "data" / "rules") < 2 * WINDOW_TURNS
+
+
+@pytest.mark.parametrize(
+    "policies",
+    [
+        [{"name": "RulePolicy"}, {"name": "TEDPolicy", "epochs": 1}],  # TED without max_history: unbounded
+        [{"name": "MemoizationPolicy", "max_history": None}],
+        [{"name": "MemoizationPolicy"}],
+        [{"name": "my_project.SomePolicy", "max_history": 2}],
+    ],
+    ids=["ted-unbounded", "memoization-none", "memoization-missing", "unknown-policy"],
+)
+def test_the_guard_fails_on_what_it_cannot_bound(policies):
+    with pytest.raises(AssertionError):
+        policies_look_back(policies, ROOT / "data" / "rules")
+
+
+def test_the_guard_counts_max_history():
+    assert policies_look_back([{"name": "MemoizationPolicy", "max_history": 12}], ROOT / "no-rules") == 12
 
 
 def test_turns_start_at_the_listen_before_each_message():
