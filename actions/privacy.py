@@ -20,8 +20,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.privacy.retention import delete_sender_events, tracker_db_url
+from bot.privacy.retention import delete_sender_events
 from bot.storage.booking_requests import shared_store
+from bot.storage.database_urls import tracker_db_url
 
 logger = logging.getLogger(__name__)
 ACTION_NAME = "action_forget_me"

@@ -31,7 +31,7 @@ from typing import Any, Callable, List, Optional, Sequence, Union
 
 import sqlalchemy as sa
 
-from bot.privacy.retention import TRACKER_DB_URL_ENV, tracker_db_url
+from bot.storage.database_urls import TRACKER_DB_URL_ENV, tracker_db_url
 
 logger = logging.getLogger(__name__)
 

@@ -3,6 +3,8 @@
 Secrets never come from credentials.yml: a channel entry there may only rename the environment
 variables it reads (`app_secret_env: INSTAGRAM_APP_SECRET`) or choose non-secret options.
 Unset variables leave the channel loaded but locked: every webhook is refused with 403.
+`ChannelSettings` is a pydantic `BaseSettings`: `ChannelSettings()` reads the default variable names from the
+environment; `ChannelSettings.load` reads the names a credentials.yml entry chose.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from pydantic import BaseSettings, Field, validator
+from pydantic.env_settings import SettingsSourceCallable
 
 from bot.channels.formatting import Limits
 from bot.channels.graph_client import DEFAULT_API_VERSION, DEFAULT_BASE_URL
@@ -40,17 +45,38 @@ class Platform:
     messaging_type: Optional[str]  # Send API `messaging_type`, where the platform wants one
 
 
-@dataclass(frozen=True)
-class ChannelSettings:
-    """Everything a channel needs at run time."""
+class ChannelSettings(BaseSettings):
+    """Everything a channel needs at run time; the default environment variable of each setting."""
 
-    app_secret: Optional[str]
-    verify_token: Optional[str]
-    access_token: Optional[str]
-    graph_base_url: str = DEFAULT_BASE_URL
-    graph_api_version: str = DEFAULT_API_VERSION
+    app_secret: Optional[str] = Field(None, env=ENV_KEYS["app_secret_env"], repr=False)
+    verify_token: Optional[str] = Field(None, env=ENV_KEYS["verify_token_env"], repr=False)
+    access_token: Optional[str] = Field(None, repr=False)  # its variable is the platform's (Platform.access_token_env)
+    graph_base_url: str = Field(DEFAULT_BASE_URL, env=ENV_KEYS["graph_base_url_env"])
+    graph_api_version: str = Field(DEFAULT_API_VERSION, env=ENV_KEYS["graph_api_version_env"])
     prefer_template: bool = True
     use_appsecret_proof: bool = True
+
+    class Config:
+        frozen = True
+        case_sensitive = True
+
+        @classmethod
+        def customise_sources(
+            cls,
+            init_settings: SettingsSourceCallable,
+            env_settings: SettingsSourceCallable,
+            file_secret_settings: SettingsSourceCallable,
+        ) -> Tuple[SettingsSourceCallable, ...]:
+            return init_settings, env_settings
+
+    @validator("app_secret", "verify_token", "access_token", "graph_base_url", "graph_api_version", pre=True)
+    def _blank_is_unset(cls, value: Optional[str]) -> Optional[str]:
+        """Surrounding spaces dropped; blank = unset."""
+        return (value or "").strip() or None
+
+    @validator("graph_base_url", "graph_api_version", pre=True, always=True)
+    def _default_when_unset(cls, value: Optional[str], field: Any) -> str:
+        return value or field.default
 
     @classmethod
     def load(
@@ -59,7 +85,10 @@ class ChannelSettings:
         credentials: Optional[Mapping[str, Any]] = None,
         environ: Optional[Mapping[str, str]] = None,
     ) -> ChannelSettings:
-        """Settings from the environment, using the variable names and options in `credentials`."""
+        """Settings from the environment, using the variable names and options in `credentials`.
+
+        Every variable is read here (a renamed one never falls back to its default name), then validated.
+        """
         environ = os.environ if environ is None else environ
         credentials = dict(credentials or {})
         for key in sorted(set(credentials) - set(ENV_KEYS) - OPTION_KEYS):
@@ -70,21 +99,12 @@ class ChannelSettings:
             )
         names: Dict[str, str] = {key: str(credentials.get(key) or default) for key, default in ENV_KEYS.items()}
         names["access_token_env"] = str(credentials.get("access_token_env") or platform.access_token_env)
-
-        def read(key: str) -> Optional[str]:
-            value = environ.get(names[key], "").strip()
-            return value or None
-
         buttons = str(credentials.get("buttons") or platform.buttons)
         if buttons not in BUTTON_STYLES:
             logger.warning("%s channel: unknown buttons style %r, using %r", platform.name, buttons, platform.buttons)
             buttons = platform.buttons
         return cls(
-            app_secret=read("app_secret_env"),
-            verify_token=read("verify_token_env"),
-            access_token=read("access_token_env"),
-            graph_base_url=read("graph_base_url_env") or DEFAULT_BASE_URL,
-            graph_api_version=read("graph_api_version_env") or DEFAULT_API_VERSION,
+            **{key[: -len("_env")]: environ.get(name) for key, name in names.items()},
             prefer_template=buttons == "template",
             use_appsecret_proof=credentials.get("appsecret_proof", True) is not False,
         )

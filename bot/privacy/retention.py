@@ -2,10 +2,10 @@
 
     python -m bot.privacy.retention --days 90 [--tracker-db-url URL] [--requests-db-url URL]
 
-Conversations: the events of Rasa's SQL tracker store (table `events`), by default the database of
-endpoints.yml (a SQLite file for local use), else $RASA_TRACKER_DB_URL or --tracker-db-url. An event older
-than the cut-off is deleted unless it belongs to the conversation's current session, which Rasa still reads
-(with sessions expiring after 60 minutes, that only keeps a session that is still going on).
+Conversations: the events of Rasa's SQL tracker store (table `events`): --tracker-db-url, else
+$RASA_TRACKER_DB_URL, else the database of endpoints.yml, a SQLite file for local use (bot/storage/database_urls.py).
+An event older than the cut-off is deleted unless it belongs to the conversation's current session, which Rasa
+still reads (with sessions expiring after 60 minutes, that only keeps a session that is still going on).
 Requests: bot/storage/booking_requests.py, $BOOKING_REQUESTS_DB_URL or --requests-db-url.
 Why 90 days: docs/production.md.
 """
@@ -18,45 +18,14 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
 import sqlalchemy as sa
-import yaml
 
 from bot.storage.booking_requests import BookingRequestStore
+from bot.storage.database_urls import TRACKER_DB_URL_ENV, tracker_db_url
 
-ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DAYS = 90
-TRACKER_DB_URL_ENV = "RASA_TRACKER_DB_URL"
-
-
-def tracker_url_from_endpoints(config: Dict[str, Any], root: Path = ROOT) -> str:
-    """SQLAlchemy URL of the SQL tracker store in an endpoints.yml; a relative SQLite path is taken from `root`."""
-    store = config.get("tracker_store") or {}
-    kind = str(store.get("type", ""))
-    if kind.upper() != "SQL" and not kind.endswith("SQLTrackerStore"):  # e.g. ClinicSQLTrackerStore
-        raise ValueError(f"the tracker store in endpoints.yml is not an SQL one: {kind!r}")
-    dialect = store.get("dialect", "sqlite")
-    db = str(store.get("db", "rasa.db"))
-    if dialect == "sqlite":
-        return f"sqlite:///{db if Path(db).is_absolute() else root / db}"
-    if store.get("url") and "://" in str(store["url"]):
-        return str(store["url"])
-    url = sa.engine.URL.create(
-        dialect,
-        username=store.get("username"),
-        password=store.get("password"),
-        host=store.get("url"),
-        port=store.get("port"),
-        database=db,
-    )
-    return url.render_as_string(hide_password=False)
-
-
-def tracker_db_url(endpoints: Path = ROOT / "endpoints.yml") -> str:
-    """$RASA_TRACKER_DB_URL, else the tracker store of endpoints.yml."""
-    return os.environ.get(TRACKER_DB_URL_ENV) or tracker_url_from_endpoints(yaml.safe_load(endpoints.read_text()))
 
 
 def _events(engine: sa.engine.Engine) -> Optional[sa.Table]:

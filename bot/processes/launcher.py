@@ -39,8 +39,8 @@ from typing import IO, Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from bot.privacy.retention import TRACKER_DB_URL_ENV, tracker_db_url
 from bot.processes.request_limits import RASA_MAX_BYTES
+from bot.storage.database_urls import TRACKER_DB_URL_ENV, sql_tracker_db_url
 from bot.web.settings import default_allowed_origins, parse_origins
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,12 +189,7 @@ class Stack:
 
     def tracker_db_url(self) -> Optional[str]:
         """SQLAlchemy URL of the conversations' database (for "forget me", actions/privacy.py); None if not SQL."""
-        if self.tracker_db:
-            return f"sqlite:///{Path(self.tracker_db).resolve()}"
-        try:
-            return tracker_db_url()  # $RASA_TRACKER_DB_URL, else endpoints.yml
-        except ValueError:
-            return None
+        return sql_tracker_db_url(tracker_db=self.tracker_db)  # TRACKER_DB, $RASA_TRACKER_DB_URL, endpoints.yml
 
     def preflight(self) -> None:
         """StartError if the model or the conversations database cannot work (before spending time starting)."""

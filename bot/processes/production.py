@@ -30,6 +30,7 @@ import yaml
 from bot.channels.rest import TOKEN_ENV as REST_TOKEN_ENV
 from bot.processes.launcher import ROOT, Stack, _answers, _on_stop_signals, supervise
 from bot.processes.request_limits import RASA_MAX_BYTES
+from bot.storage.database_urls import PRODUCTION_DB_URL_ENV, production_db_url
 
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 
@@ -195,13 +196,13 @@ class ProductionStack(Stack):
 
 
 def main() -> int:
-    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
+    missing = [name for name in (PRODUCTION_DB_URL_ENV, "REDIS_URL") if not os.environ.get(name)]
     if missing:
         print(f"Set {' and '.join(missing)} (docs/production.md).", file=sys.stderr)
         return 1
     ports = [int(port) for port in os.environ.get("RASA_WORKER_PORTS", "").replace(",", " ").split()]
     stack = ProductionStack(
-        database_url=os.environ["DATABASE_URL"],
+        database_url=production_db_url() or "",
         redis_url=os.environ["REDIS_URL"],
         workers=int(os.environ.get("RASA_WORKERS", "2")),
         worker_ports=ports,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.clinic.profile import ClinicProfile
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from bot.clinic.profile import ClinicProfile, load_profile
+from bot.web.dependencies import Bundle, Settings
+from bot.web.settings import WebSettings
+
+router = APIRouter(tags=["demo page"])
 
 PAGE = """<!doctype html>
 <html lang="en-NZ">
@@ -64,4 +71,32 @@ def render_demo_page(profile: ClinicProfile, loader_url: str = "/widget.js", wid
     )
     return PAGE.format(
         name=escape(profile.name), address=escape(profile.address), loader_url=escape(loader_url), notice=notice
+    )
+
+
+def content_security_policy(settings: WebSettings) -> str:
+    """The demo page's CSP: its own scripts, and connections to the Rasa server browsers reach."""
+    rasa = settings.browser_rasa_url
+    websocket = rasa.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+    return (
+        "default-src 'self'; "
+        f"connect-src 'self' {rasa} {websocket}; "
+        "img-src 'self' https: data:; "
+        "style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def demo_page(settings: Settings, bundle: Bundle) -> HTMLResponse:
+    """A page of the clinic with the widget on it."""
+    html = render_demo_page(load_profile(), "/widget.js", widget_available=bundle is not None)
+    return HTMLResponse(
+        html,
+        headers={
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": content_security_policy(settings),
+            "X-Frame-Options": "DENY",
+        },
     )

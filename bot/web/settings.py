@@ -1,16 +1,18 @@
 """Settings of the web service: one place, read from environment variables with defaults that work locally.
 
+A pydantic `BaseSettings`: each field names its environment variable; a variable set to "" counts as unset.
 Documented in web_widget/README.md ("Settings"). Kept free of web framework imports: bot/processes/launcher.py
 uses it too.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
+
+from pydantic import BaseSettings, Field, ValidationError, validator
+from pydantic.env_settings import SettingsSourceCallable
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -25,42 +27,85 @@ def parse_origins(value: Optional[str]) -> Tuple[str, ...]:
     return tuple(origin.rstrip("/") for origin in re.split(r"[,\s]+", value or "") if origin.strip())
 
 
-@dataclass(frozen=True)
-class WebSettings:
-    """Everything the web service can be told; see `from_env` for the environment variable of each."""
+class SettingsError(ValueError):
+    """Environment variables with values the settings cannot take; the message names each variable."""
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    rasa_url: str = "http://127.0.0.1:5005"
-    rasa_public_url: str = ""  # what browsers connect to; "" = rasa_url
-    action_server_url: str = "http://127.0.0.1:5055"
-    allowed_origins: Tuple[str, ...] = field(default_factory=lambda: default_allowed_origins(8000))
-    staff_api_token: Optional[str] = None  # unset = the staff API refuses every request
-    booking_requests_db_url: Optional[str] = None  # None = BookingRequestStore's default ($BOOKING_REQUESTS_DB_URL)
-    widget_dir: Path = ROOT / "web_widget"
-    loader_max_age: int = 300  # seconds browsers may cache /widget.js (the versioned bundle: a year)
-    readiness_timeout: float = 2.0
-    access_log: bool = False  # uvicorn's per-request log (off: quieter, and URLs can carry sender ids)
+
+def readable(error: ValidationError, settings: type, what: str) -> SettingsError:
+    """'WEB_PORT: value is not a valid integer' for each wrong field (values left out: some are secrets)."""
+    fields = settings.__fields__  # type: ignore[attr-defined]
+    problems = []
+    for item in error.errors():
+        field = fields.get(str(item["loc"][0]))
+        env = field.field_info.extra.get("env", field.name) if field else item["loc"][0]
+        problems.append(f"{env}: {item['msg']}")
+    return SettingsError(f"invalid settings of {what}: " + "; ".join(problems))
+
+
+def _set_only(source: SettingsSourceCallable) -> SettingsSourceCallable:
+    """The environment source without variables set to "" (`WEB_PORT=` means the default, as before)."""
+    return lambda settings: {name: value for name, value in source(settings).items() if value != ""}
+
+
+class WebSettings(BaseSettings):
+    """Everything the web service can be told, with the environment variable of each."""
+
+    host: str = Field("127.0.0.1", env="WEB_HOST")
+    port: int = Field(8000, env="WEB_PORT")
+    rasa_url: str = Field("http://127.0.0.1:5005", env="RASA_URL")
+    rasa_public_url: str = Field("", env="RASA_PUBLIC_URL")  # what browsers connect to; "" = rasa_url
+    action_server_url: str = Field("http://127.0.0.1:5055", env="ACTION_SERVER_URL")
+    # browsers' origins allowed by CORS and the socket.io channel; empty = the demo page's own (default_allowed_origins)
+    allowed_origins: Tuple[str, ...] = Field((), env="WEB_ALLOWED_ORIGINS")
+    # unset = the staff API refuses every request
+    staff_api_token: Optional[str] = Field(None, env="STAFF_API_TOKEN", repr=False)
+    # None = BookingRequestStore's default ($BOOKING_REQUESTS_DB_URL, else .data/requests.sqlite)
+    booking_requests_db_url: Optional[str] = Field(None, env="BOOKING_REQUESTS_DB_URL", repr=False)
+    widget_dir: Path = Field(ROOT / "web_widget", env="WIDGET_DIR")
+    loader_max_age: int = Field(300, env="WEB_LOADER_MAX_AGE")  # seconds browsers may cache /widget.js
+    readiness_timeout: float = Field(2.0, env="WEB_READINESS_TIMEOUT")
+    # uvicorn's per-request log (off: quieter, and URLs can carry sender ids); 1/true/yes turn it on
+    access_log: bool = Field(False, env="WEB_ACCESS_LOG")
+
+    class Config:
+        frozen = True
+        case_sensitive = True
+
+        @classmethod
+        def customise_sources(
+            cls,
+            init_settings: SettingsSourceCallable,
+            env_settings: SettingsSourceCallable,
+            file_secret_settings: SettingsSourceCallable,
+        ) -> Tuple[SettingsSourceCallable, ...]:
+            return init_settings, _set_only(env_settings)
+
+        @classmethod
+        def parse_env_var(cls, field_name: str, raw_val: str) -> Any:
+            return parse_origins(raw_val) if field_name == "allowed_origins" else raw_val
+
+    @validator("rasa_url", "rasa_public_url", "action_server_url")
+    def _no_trailing_slash(cls, url: str) -> str:
+        return url.rstrip("/")
+
+    @validator("allowed_origins", pre=True, always=True)
+    def _origins(cls, origins: Any, values: Dict[str, Any]) -> Tuple[str, ...]:
+        if isinstance(origins, str):
+            origins = parse_origins(origins)
+        return tuple(origins or ()) or default_allowed_origins(values.get("port", 8000))
+
+    @validator("staff_api_token", "booking_requests_db_url")
+    def _blank_is_unset(cls, value: Optional[str]) -> Optional[str]:
+        return value or None
 
     @property
     def browser_rasa_url(self) -> str:
         return (self.rasa_public_url or self.rasa_url).rstrip("/")
 
     @classmethod
-    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> WebSettings:
-        env = os.environ if environ is None else environ
-        port = int(env.get("WEB_PORT") or 8000)
-        return cls(
-            host=env.get("WEB_HOST") or "127.0.0.1",
-            port=port,
-            rasa_url=(env.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
-            rasa_public_url=(env.get("RASA_PUBLIC_URL") or "").rstrip("/"),
-            action_server_url=(env.get("ACTION_SERVER_URL") or "http://127.0.0.1:5055").rstrip("/"),
-            allowed_origins=parse_origins(env.get("WEB_ALLOWED_ORIGINS")) or default_allowed_origins(port),
-            staff_api_token=env.get("STAFF_API_TOKEN") or None,
-            booking_requests_db_url=env.get("BOOKING_REQUESTS_DB_URL") or None,
-            widget_dir=Path(env.get("WIDGET_DIR") or ROOT / "web_widget"),
-            loader_max_age=int(env.get("WEB_LOADER_MAX_AGE") or 300),
-            readiness_timeout=float(env.get("WEB_READINESS_TIMEOUT") or 2.0),
-            access_log=(env.get("WEB_ACCESS_LOG") or "").lower() in ("1", "true", "yes"),
-        )
+    def from_env(cls) -> WebSettings:
+        """The settings from the environment variables; SettingsError naming each variable that is wrong."""
+        try:
+            return cls()
+        except ValidationError as error:
+            raise readable(error, cls, "the web service") from None

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 from typing import Any, Awaitable, Callable, Dict, Iterable, Optional
 
@@ -59,7 +58,7 @@ from sanic import Blueprint
 
 from bot.channels.message_limits import limited
 from bot.channels.sender_ids import WEB, WEB_SESSION_ID, namespaced
-from bot.web.settings import default_allowed_origins, parse_origins
+from bot.web.settings import WebSettings
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +69,8 @@ MALFORMED = "malformed"  # not a dict, message not a string, metadata not a dict
 
 
 def allowed_origins_from_env() -> tuple:
-    """$WEB_ALLOWED_ORIGINS, or the local demo page's origins (as the web service defaults)."""
-    configured = parse_origins(os.environ.get("WEB_ALLOWED_ORIGINS"))
-    return configured or default_allowed_origins(int(os.environ.get("WEB_PORT") or 8000))
+    """$WEB_ALLOWED_ORIGINS, or the local demo page's origins: the web service's own setting (bot/web/settings.py)."""
+    return WebSettings.from_env().allowed_origins
 
 
 def origin_allowed(origin: Optional[str], allowed: Iterable[str]) -> bool:

@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from bot.privacy.retention import apply_retention, delete_sender_events, main, tracker_url_from_endpoints
+from bot.privacy.retention import apply_retention, delete_sender_events, main
 from bot.storage.booking_requests import BookingRequest, BookingRequestStore, requests_table
+from bot.storage.database_urls import tracker_url_from_endpoints
 from tests.conftest import free_port
 from tests.support.services import LocalPostgres
 

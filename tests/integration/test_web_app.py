@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from bot.storage.booking_requests import BookingRequest, BookingRequestStore
 from bot.web.app import create_app
 from bot.web.assets import build_bundle
-from bot.web.settings import WebSettings
+from bot.web.settings import SettingsError, WebSettings
 
 TOKEN = "s3cret-staff-token-for-tests"
 ORIGIN = "https://www.acuteacupuncture.example"
@@ -49,8 +49,14 @@ def test_staff_api_refuses_everything_without_a_configured_token(store):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}, {"Authorization": TOKEN},
-     {"Authorization": f"Bearer {TOKEN}x"}, {"Authorization": f"Bearer {TOKEN[:-1]}"}],
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Bearer {TOKEN}x"},
+        {"Authorization": f"Bearer {TOKEN[:-1]}"},
+    ],
 )
 def test_staff_api_refuses_a_missing_or_wrong_token(store, headers):
     response = client(store, staff_api_token=TOKEN).get("/staff/requests", headers=headers)
@@ -59,9 +65,7 @@ def test_staff_api_refuses_a_missing_or_wrong_token(store, headers):
 
 
 def test_staff_api_lists_requests_newest_first(store):
-    response = client(store, staff_api_token=TOKEN).get(
-        "/staff/requests", headers={"Authorization": f"bearer {TOKEN}"}
-    )
+    response = client(store, staff_api_token=TOKEN).get("/staff/requests", headers={"Authorization": f"bearer {TOKEN}"})
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
@@ -269,21 +273,43 @@ def test_no_api_docs_are_exposed(store):
 # ---------- settings from the environment
 
 
-def test_settings_from_environment():
-    settings = WebSettings.from_env(
-        {
-            "WEB_PORT": "8123",
-            "RASA_URL": "http://rasa:5005/",
-            "ACTION_SERVER_URL": "http://actions:5055",
-            "WEB_ALLOWED_ORIGINS": "https://a.example, https://b.example/",
-            "STAFF_API_TOKEN": "t",
-        }
-    )
+@pytest.fixture(autouse=True)
+def no_web_settings_in_the_environment(monkeypatch):
+    """WebSettings reads the environment for every field not given: none of the developer's variables here."""
+    for field in WebSettings.__fields__.values():
+        monkeypatch.delenv(field.field_info.extra["env"], raising=False)
+
+
+def test_settings_from_environment(monkeypatch):
+    for name, value in {
+        "WEB_PORT": "8123",
+        "RASA_URL": "http://rasa:5005/",
+        "ACTION_SERVER_URL": "http://actions:5055",
+        "WEB_ALLOWED_ORIGINS": "https://a.example, https://b.example/",
+        "STAFF_API_TOKEN": "t",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = WebSettings.from_env()
     assert settings.port == 8123
     assert settings.rasa_url == "http://rasa:5005" and settings.browser_rasa_url == "http://rasa:5005"
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
-    assert settings.staff_api_token == "t"
-    defaults = WebSettings.from_env({})
+    assert settings.staff_api_token == "t" and "'t'" not in repr(settings)
+    for name in ("WEB_PORT", "RASA_URL", "ACTION_SERVER_URL", "WEB_ALLOWED_ORIGINS", "STAFF_API_TOKEN"):
+        monkeypatch.setenv(name, "")  # set but empty: the default
+    defaults = WebSettings.from_env()
     assert defaults.allowed_origins == ("http://127.0.0.1:8000", "http://localhost:8000")
-    assert defaults.staff_api_token is None
-    assert WebSettings.from_env({"RASA_PUBLIC_URL": "https://chat.example"}).browser_rasa_url == "https://chat.example"
+    assert defaults.staff_api_token is None and defaults.rasa_url == "http://127.0.0.1:5005"
+    monkeypatch.setenv("RASA_PUBLIC_URL", "https://chat.example")
+    assert WebSettings.from_env().browser_rasa_url == "https://chat.example"
+
+
+def test_wrong_settings_name_their_variable(monkeypatch):
+    monkeypatch.setenv("WEB_PORT", "eighty")
+    monkeypatch.setenv("WEB_ACCESS_LOG", "sometimes")
+    monkeypatch.setenv("STAFF_API_TOKEN", "never-in-a-message")
+    with pytest.raises(SettingsError) as error:
+        WebSettings.from_env()
+    assert str(error.value) == (
+        "invalid settings of the web service: WEB_PORT: value is not a valid integer; "
+        "WEB_ACCESS_LOG: value could not be parsed to a boolean"
+    )
