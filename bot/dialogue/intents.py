@@ -4,7 +4,8 @@ The one table for these rules. `python -m bot.dialogue.rule_files` (`make rules`
 (data/rules/answers.yml, data/rules/form_interruptions.yml), and the forms' validation actions read it through
 bot/dialogue/interruptions.py to leave a question, a "stop" or another flow alone instead of taking it as an answer.
 Every intent of domain/ has a row (tests/unit/test_rule_files.py checks it); a row may stand for a family of
-intents ("faq_*"), and a name's own row wins over a family's.
+intents ("faq_*"), and a name's own row wins over a family's. Python rather than YAML: the action server reads it
+for every answer to a form with nothing to locate or parse, and a mistyped mode or field fails at import.
 
 During a form an intent:
 - INTERRUPTS: it is answered, then the form asks its question again;
