@@ -9,11 +9,14 @@ RASA    := .venv/bin/rasa
 ENV     := source scripts/env.sh
 MODEL   := models/clinic.tar.gz
 SPACY   := .build/spacy_en_clinic
-TRAINING_FILES := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml') bot/nlu/red_flag_detector.py $(SPACY)/.stamp
+# Rules written from the intent table (`make rules`); its families ("faq_*") cover the intents listed in domain/.
+GENERATED_RULES := data/rules/answers.yml data/rules/form_interruptions.yml
+RULE_SOURCES := bot/dialogue/intents.py bot/dialogue/rule_files.py $(wildcard domain/*.yml)
+TRAINING_FILES := config.yml $(wildcard domain/*.yml) $(GENERATED_RULES) $(shell find data -name '*.yml') bot/nlu/red_flag_detector.py $(SPACY)/.stamp
 
 WIDGET_DEPS := web_widget/node_modules/.stamp
 
-.PHONY: help venv system-deps widget-deps run shell test bench profile lint validate train nlu-compare clean retention run-production bench-production
+.PHONY: help venv system-deps widget-deps run shell test bench profile lint validate rules train nlu-compare clean retention run-production bench-production
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,6 +27,12 @@ venv: ## create or reuse the pinned virtual environment (cache keyed by requirem
 $(SPACY)/.stamp: bot/nlu/build_spacy.py bot/nlu/spacy_patterns.py bot/clinic/acc_codes.py requirements.lock | venv
 	@$(ENV); $(PY) -m bot.nlu.build_spacy $(SPACY)
 	touch $@
+
+$(GENERATED_RULES) &: $(RULE_SOURCES) | venv
+	@$(ENV); $(PY) -m bot.dialogue.rule_files
+
+rules: | venv ## write the rules generated from bot/dialogue/intents.py (data/rules/answers.yml, form_interruptions.yml)
+	@$(ENV); $(PY) -m bot.dialogue.rule_files
 
 $(MODEL): $(TRAINING_FILES) requirements.lock | venv
 	@$(ENV); echo ">> training (data or config changed)"
