@@ -54,7 +54,7 @@ run: venv $(MODEL) $(WIDGET_DEPS) ## start the action server, Rasa (:5005) and t
 shell: venv $(MODEL) ## talk to the assistant in the terminal (rasa shell), with the action server (both on loopback)
 	@$(ENV); exec $(PY) -m bot.processes.launcher shell
 
-validate: venv ## check training data and domain
+validate: venv $(GENERATED_RULES) ## check training data and domain
 	@$(ENV); $(RASA) data validate --domain domain --fail-on-warnings
 
 lint: venv ## ruff

@@ -12,11 +12,6 @@ from typing import Optional
 
 from bot.dialogue.intents import ENDS, INTERRUPTS, SWITCHES, row
 
-# The old generator's names, for their importers (tests/unit/test_domain.py, tests/integration/test_nlu_holdout.py).
-from bot.dialogue.rule_files import FORM_RULES_FILE as RULES_FILE  # noqa: F401
-from bot.dialogue.rule_files import domain_intents  # noqa: F401
-from bot.dialogue.rule_files import form_rules_yaml as rules_yaml  # noqa: F401
-
 
 def answer_action(intent: str) -> Optional[str]:
     """The action that answers `intent` mid-form, or None if the intent is not an interruption."""

@@ -11,7 +11,7 @@ from typing import Dict, List, Tuple
 import pytest
 
 from bench.nlu_scoring import FAQ_ANSWER_PREFIXES, NOT_ANSWERED, parse_holdout, summarise
-from bot.dialogue.interruptions import domain_intents
+from bot.dialogue.rule_files import domain_intents
 from tests.conftest import REPORTS, require_model
 
 pytestmark = pytest.mark.slow

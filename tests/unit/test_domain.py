@@ -5,7 +5,6 @@ from __future__ import annotations
 from rasa.shared.core.domain import Domain
 
 from actions.form_questions import QUESTIONS
-from bot.dialogue.interruptions import RULES_FILE, rules_yaml
 from tests.conftest import ROOT
 
 DOMAIN = Domain.load(ROOT / "domain").as_dict()
@@ -26,7 +25,3 @@ def test_button_titles_fit_meta_quick_replies():
     titles = [b["title"] for _, v in responses() for b in v.get("buttons", [])]
     titles += [b["title"] for q in QUESTIONS.values() for b in q.get("buttons", [])]
     assert titles and all(len(t) <= 20 for t in titles), [t for t in titles if len(t) > 20]
-
-
-def test_form_interruption_rules_are_generated_from_the_current_domain():
-    assert RULES_FILE.read_text() == rules_yaml(), "run: python -m bot.dialogue.interruptions"
