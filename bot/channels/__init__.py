@@ -1,10 +1,11 @@
-"""Facebook Messenger and Instagram Direct channels for Rasa (see docs/meta-setup.md).
+"""How patients and staff reach `rasa run`: every channel named in credentials.yml.
 
-- webhook_auth.py: the GET subscription handshake and the X-Hub-Signature-256 check
-- events.py: webhook payload -> the user messages Rasa should see (everything else ignored)
-- recent_ids.py: remembers recently seen message ids, so Meta's redeliveries are handled once
-- formatting.py: Rasa responses -> Send API message objects within each platform's limits
-- graph_client.py: async Send API client with retries and backoff
+- rest.py: Rasa's REST channel, strict (staff, tests, `rasa shell`)
+- socketio.py: the website widget's socket.io channel, one `web:` conversation per socket
+- meta.py: the input/output channel shared by messenger.py and instagram.py (see docs/meta-setup.md), with
+  webhook_auth.py (handshake, signature), events.py (webhook payload -> user messages), recent_ids.py (Meta's
+  redeliveries handled once), formatting.py (replies within each platform's limits), graph_client.py (Send API)
+- readiness.py: the readiness route of `rasa run` (a channel only because channels add routes)
+- sender_ids.py: conversation ids namespaced by channel; message_limits.py: length limit and clean-up of a message
 - settings.py: per-platform constants; secrets and options read from environment variables
-- meta.py: the shared input/output channel; messenger.py and instagram.py: the two platforms
 """

@@ -235,7 +235,7 @@ class Stack:
                 *self.rasa_args,
             ],
             extra_env={
-                # the socketio channel (bot/web/socketio_channel.py) refuses browsers from other origins
+                # the socketio channel (bot/channels/socketio.py) refuses browsers from other origins
                 "WEB_ALLOWED_ORIGINS": ",".join(self.allowed_origins()),
                 "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BYTES),  # Sanic's own default is 100 MB
                 **self._db_env(),  # Meta message ids are remembered in it (bot/channels/recent_ids.py)

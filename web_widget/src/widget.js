@@ -63,7 +63,7 @@ const storage = {
   },
 };
 
-/* The server accepts only this session id format (bot/web/socketio_channel.py) and answers anything else with a
+/* The server accepts only this session id format (bot/channels/socketio.py) and answers anything else with a
    fresh id: a stored id of another format (an old or tampered copy) starts a new conversation. */
 const SESSION_ID = /^[0-9a-f]{32}$/;
 

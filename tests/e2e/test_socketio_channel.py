@@ -1,4 +1,4 @@
-"""The socketio channel (bot/web/socketio_channel.py): unit checks, then a real python-socketio 5 client
+"""The socketio channel (bot/channels/socketio.py): unit checks, then a real python-socketio 5 client
 (Socket.IO v5 / Engine.IO v4) against the real `rasa run`: session persistence answers, other origins refused,
 a socket writes to and hears from only the `web:` conversation it joined (the attacks of the security review)."""
 
@@ -17,9 +17,9 @@ import pytest
 import socketio
 import sqlalchemy
 
+from bot.channels import socketio as channel
 from bot.channels.message_limits import TOO_LONG
 from bot.channels.sender_ids import WEB, WEB_SESSION_ID, namespaced
-from bot.web import socketio_channel as channel
 
 REFERRAL = "do I need a GP referral?"
 NO_REFERRAL = "No referral needed"
@@ -185,7 +185,7 @@ def test_a_message_reaches_rasa_as_the_joined_web_conversation(handlers):
 def test_refused_messages_reach_nothing_and_log_no_ids_or_text(handlers, caplog, sid, data):
     call, server, received = handlers
     call("session_request", "sid-a", {"session_id": SESSION})
-    with caplog.at_level(logging.DEBUG, logger="bot.web.socketio_channel"):
+    with caplog.at_level(logging.DEBUG, logger="bot.channels.socketio"):
         call("user_uttered", sid, data)
     assert received == []
     assert [e for e in server.emitted if e[0] == "bot_uttered"] == []

@@ -2,7 +2,7 @@
 socket confined to the one `web:` conversation it joined.
 
 credentials.yml names this class instead of `socketio`; the channel keeps the name "socketio" and its settings.
-What is changed relative to Rasa 3.6.21, and why (tests in tests/e2e/test_web_socketio_channel.py):
+What is changed relative to Rasa 3.6.21, and why (tests in tests/e2e/test_socketio_channel.py):
 
 - Rasa 3.6.21 calls `sio.enter_room(...)` without `await` (RasaHQ/rasa#13027), but python-socketio >= 5.10
   made it a coroutine: with `session_persistence: true` the socket never joins its session's room, so every bot
