@@ -51,7 +51,12 @@ CLAIM_ANSWERS = {YES: "approved", NO: "not_approved", DONT_KNOW: "unknown"}
 
 def form_slots(form: str, domain: DomainDict) -> List[str]:
     """Every slot `form` fills: its questions, from the domain (`required_slots`), then FLOW_SLOTS."""
-    return [*domain["forms"][form]["required_slots"], *FLOW_SLOTS.get(form, [])]
+    return [*_forms(domain)[form]["required_slots"], *FLOW_SLOTS.get(form, [])]
+
+
+def _forms(domain: DomainDict) -> Dict[str, Any]:
+    """The domain's forms; those of the domain files if Rasa sent no domain (its `enable_selective_domain`)."""
+    return (domain or {}).get("forms") or _domain_files()["forms"]
 
 
 @lru_cache(maxsize=1)
@@ -308,7 +313,7 @@ class ActionCancelForm(Action):
         return "action_cancel_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        form = tracker.active_loop_name if tracker.active_loop_name in domain["forms"] else "acc_eligibility_form"
+        form = tracker.active_loop_name if tracker.active_loop_name in _forms(domain) else "acc_eligibility_form"
         slots = form_slots(form, domain)
         reset: List[EventType] = [SlotSet(slot, 0 if slot == "acc45_attempts" else None) for slot in slots]
         return [ActiveLoop(None), SlotSet("requested_slot", None), *reset]
