@@ -1,17 +1,19 @@
 """ACC eligibility check: the form's validation (with retry counting), the verdict, and cancelling a form.
 
-The rule itself lives in bot/clinic/eligibility.py, dates in bot/clinic/injury_dates.py and ACC45/Read code shapes in
-bot/clinic/acc_codes.py; this module only talks to the patient. Slots use custom mappings: every answer is
-extracted and validated here, and an answer that fits an earlier question ("actually it was 5 March")
-updates that answer.
+The rule itself lives in bot/clinic/eligibility.py, dates in bot/clinic/injury_dates.py, ACC45/Read code shapes in
+bot/clinic/acc_codes.py and the reading of yes / no / don't know in bot/dialogue/short_replies.py; this module
+only talks to the patient, with the responses of domain/acc_check.yml (it chooses one and fills its variables).
+Slots use custom mappings: every answer is extracted and validated here, and an answer that fits an earlier
+question ("actually it was 5 March") updates that answer.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date
-from typing import Any, List, Optional
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -31,35 +33,61 @@ from bot.clinic.eligibility import (
 from bot.clinic.injury_dates import PROBLEM_FUTURE, clinic_today, format_date, parse_injury_date
 from bot.clinic.profile import load_profile
 from bot.dialogue.interruptions import ends_form, is_interruption
-from bot.dialogue.offers import offer_metadata
+from bot.dialogue.short_replies import DONT_KNOW, NO, YES, says_dont_know, yes_no_answer
 
 logger = logging.getLogger(__name__)
 
-# What the verdict offers, so that "yes please" does it (bot/dialogue/offers.py).
-VERDICT_OFFERS = {"eligible": "acc_booking", "not_eligible": "free_consult", "incomplete": "person"}
-
+ROOT = Path(__file__).resolve().parents[1]
 MAX_ACC45_ATTEMPTS = 3
-FORM_SLOTS = {
-    "acc_eligibility_form": ["injury_date", "claim_status", "acc45", "read_code", "acc45_attempts", "eligibility"],
-    "contact_form": ["contact_name", "contact_detail", "share_acc_details", "request_kind", "appointment_type"],
+# Slots a form's flow sets besides its questions (the domain's `required_slots`): forgotten with its answers.
+FLOW_SLOTS = {
+    "acc_eligibility_form": ["acc45_attempts", "eligibility"],
+    "contact_form": ["request_kind", "appointment_type"],
 }
-DATE_EXAMPLES = 'for example 14/03/2026, 14 March or "three weeks ago"'
+# How the claim status is said back to the patient ("Noted: ACC claim: not approved yet.", the verdict's basis).
 CLAIM_LABELS = {"approved": "approved", "not_approved": "not approved yet", "unknown": "not known"}
-CLAIM_ANSWERS = {"affirm": "approved", "deny": "not_approved", "dont_know": "unknown"}
-_YES = re.compile(r"\b(yes|yep|yeah|yup|ya|approved|accepted|it is|it has|sure|correct)\b", re.I)
-_NO = re.compile(r"\b(no|nope|nah|not yet|declined|rejected|pending|waiting|hasn't|has not|isn't|not approved)\b", re.I)
-_DONT_KNOW = re.compile(r"\b(don'?t know|dunno|not sure|no idea|unsure|can'?t remember|skip|idk)\b", re.I)
+CLAIM_ANSWERS = {YES: "approved", NO: "not_approved", DONT_KNOW: "unknown"}
+
+
+def form_slots(form: str, domain: DomainDict) -> List[str]:
+    """Every slot `form` fills: its questions, from the domain (`required_slots`), then FLOW_SLOTS."""
+    return [*_forms(domain)[form]["required_slots"], *FLOW_SLOTS.get(form, [])]
+
+
+def _forms(domain: DomainDict) -> Dict[str, Any]:
+    """The domain's forms; those of the domain files if Rasa sent no domain (its `enable_selective_domain`)."""
+    return (domain or {}).get("forms") or _domain_files()["forms"]
+
+
+@lru_cache(maxsize=1)
+def _domain_files() -> Dict[str, Any]:
+    from rasa.shared.core.domain import Domain  # only when an action has no domain at hand (FORM_SLOTS)
+
+    return Domain.load(ROOT / "domain").as_dict()
+
+
+class _FormSlots(Mapping[str, List[str]]):
+    """`form_slots` for every form of the domain files in domain/, read once, when first looked up."""
+
+    def __getitem__(self, form: str) -> List[str]:
+        if form not in _domain_files()["forms"]:
+            raise KeyError(form)
+        return form_slots(form, _domain_files())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_domain_files()["forms"])
+
+    def __len__(self) -> int:
+        return len(_domain_files()["forms"])
+
+
+# form -> the slots it fills, for actions without the domain at hand (e.g. FORM_SLOTS["contact_form"]).
+FORM_SLOTS: Mapping[str, List[str]] = _FormSlots()
 
 
 def claim_answer(intent: Optional[str], text: str) -> Optional[str]:
     """approved / not_approved / unknown from the patient's answer, or None if it is no answer."""
-    if _DONT_KNOW.search(text or "") or intent == "dont_know":
-        return "unknown"
-    if _NO.search(text or ""):
-        return "not_approved"
-    if intent in CLAIM_ANSWERS:
-        return CLAIM_ANSWERS[intent]
-    return "approved" if _YES.search(text or "") else None
+    return CLAIM_ANSWERS.get(yes_no_answer(intent, text))
 
 
 def _today() -> date:
@@ -162,7 +190,7 @@ class ValidateAccEligibilityForm(FormValidationAction):
             return {}
         if tracker.get_slot("requested_slot") != "read_code":
             return {}
-        if normalise_read_code(text) or intent == "dont_know" or _DONT_KNOW.search(text):
+        if normalise_read_code(text) or says_dont_know(intent, text):
             return {"read_code": text}
         return {} if _interruption(tracker) else {"read_code": text}
 
@@ -171,44 +199,36 @@ class ValidateAccEligibilityForm(FormValidationAction):
     def validate_injury_date(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         answer = parse_injury_date(str(value or ""), _today())
         if answer.value is None:
-            dispatcher.utter_message(text=f"Sorry, I couldn't work out that date. Could you write it {DATE_EXAMPLES}?")
+            dispatcher.utter_message(response="utter_injury_date_unclear")
             return {"injury_date": None}
         if answer.problem == PROBLEM_FUTURE:
-            dispatcher.utter_message(
-                text=f"{format_date(answer.value)} is in the future. When did the injury happen? ({DATE_EXAMPLES})"
-            )
+            dispatcher.utter_message(response="utter_injury_date_in_future", injury_day=format_date(answer.value))
             return {"injury_date": None}
-        dispatcher.utter_message(text=f"Got it: injury on {format_date(answer.value)}.")
+        dispatcher.utter_message(response="utter_injury_date_noted", injury_day=format_date(answer.value))
         return {"injury_date": answer.value.isoformat()}
 
     def validate_claim_status(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         if value in CLAIM_ANSWERS.values():
             if tracker.get_slot("requested_slot") != "claim_status":  # taken from the patient's own words
-                dispatcher.utter_message(text=f"Noted: ACC claim: {CLAIM_LABELS[value]}.")
+                dispatcher.utter_message(response="utter_claim_status_noted", claim=CLAIM_LABELS[value])
             return {"claim_status": value}
-        dispatcher.utter_message(text="Sorry, was that a yes or a no? Has ACC approved a claim for this injury?")
+        dispatcher.utter_message(response="utter_claim_status_unclear")
         return {"claim_status": None}
 
     def validate_acc45(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         number = normalise_acc45(str(value or "")) or find_acc45(str(value or ""))
         if number:
-            dispatcher.utter_message(text=f"Thanks, I've noted your ACC45 ({mask_acc45(number)}).")
+            dispatcher.utter_message(response="utter_acc45_noted", masked_acc45=mask_acc45(number))
             return {"acc45": number}
         intent, _ = _latest(tracker)
-        if intent == "dont_know" or _DONT_KNOW.search(str(value or "")):
-            dispatcher.utter_message(
-                text="No problem. The GP, physio, osteopath or chiropractor who lodged your claim "
-                "can give you the number."
-            )
+        if says_dont_know(intent, str(value or "")):
+            dispatcher.utter_message(response="utter_acc45_where_to_find")
             return {"acc45": None, "acc45_attempts": MAX_ACC45_ATTEMPTS}
         attempts = (tracker.get_slot("acc45_attempts") or 0) + 1
         if attempts >= MAX_ACC45_ATTEMPTS:
-            dispatcher.utter_message(text="I still can't read that as an ACC45 number, so I'll stop asking.")
+            dispatcher.utter_message(response="utter_acc45_stop_asking")
             return {"acc45": None, "acc45_attempts": attempts}
-        dispatcher.utter_message(
-            text="That doesn't look like an ACC45 number. It has 7 characters in one of these formats: "
-            f"{', '.join(ACC45_EXAMPLES)} (spaces and capitals don't matter)."
-        )
+        dispatcher.utter_message(response="utter_acc45_unclear", acc45_examples=", ".join(ACC45_EXAMPLES))
         return {"acc45": None, "acc45_attempts": attempts}
 
     def validate_read_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
@@ -216,12 +236,8 @@ class ValidateAccEligibilityForm(FormValidationAction):
         if code:
             return {"read_code": code}
         intent, _ = _latest(tracker)
-        if intent != "dont_know" and not _DONT_KNOW.search(str(value or "")):
-            # Optional answer: rather than loop, leave it to the clinic.
-            dispatcher.utter_message(
-                text="That doesn't look like a Read code (5 characters, like S57..), so I'll leave it for the "
-                "clinic to take from your claim."
-            )
+        if not says_dont_know(intent, str(value or "")):
+            dispatcher.utter_message(response="utter_read_code_left_to_clinic")  # optional: rather than loop
         return {"read_code": "unknown"}
 
 
@@ -235,64 +251,41 @@ def _interruption(tracker: Tracker) -> bool:
     return is_interruption(((tracker.latest_message or {}).get("intent") or {}).get("name"), tracker.active_loop_name)
 
 
-def verdict_message(
+def basis_lines(injury: Optional[date], claim: Optional[str], acc45: Optional[str], read_code: Optional[str]) -> str:
+    """The verdict's `{basis}`: one "• ..." line per answer given (ACC45 masked), each after a line break."""
+    lines = []
+    if injury:
+        lines.append(f"• Injury date: {format_date(injury)}")
+    if claim:
+        lines.append(f"• ACC claim: {CLAIM_LABELS.get(claim, claim)}")
+    if acc45:
+        lines.append(f"• ACC45: {mask_acc45(acc45)}")
+    if read_code:
+        code = read_code if read_code != "unknown" else "the clinic will take it from your claim"
+        lines.append(f"• Read code: {code}")
+    return "".join(f"\n{line}" for line in lines)
+
+
+def verdict_response(
     injury: Optional[date],
     claim: Optional[str],
     acc45: Optional[str],
-    read_code: Optional[str],
     attempts: float,
     today: date,
 ) -> tuple:
-    """The verdict text, its buttons and the `eligibility` slot value, from the form's answers."""
+    """The verdict's response (domain/acc_check.yml, with its buttons and offer) and the `eligibility` slot value."""
     verdict = assess(injury, claim == "approved", acc45, today)
-    basis = []
-    if injury:
-        basis.append(f"• Injury date: {format_date(injury)}")
-    if claim:
-        basis.append(f"• ACC claim: {CLAIM_LABELS.get(claim, claim)}")
-    if acc45:
-        basis.append(f"• ACC45: {mask_acc45(acc45)}")
-    if read_code:
-        basis.append(
-            f"• Read code: {read_code if read_code != 'unknown' else 'the clinic will take it from your claim'}"
-        )
-    free_consult = {
-        "title": "Book free consult",
-        "payload": '/book_appointment{"appointment_type": "free_consult"}',
-    }
-    person = {"title": "Talk to a person", "payload": "/human_handoff"}
     if verdict.eligible:
-        text = (
-            "Good news: from what you've told me, this injury looks eligible for ACC-subsidised acupuncture. "
-            "The clinic confirms it from your claim when you come in."
-        )
-        buttons = [
-            {"title": "Book ACC treatment", "payload": '/book_appointment{"appointment_type": "acc_treatment"}'},
-            {"title": "Contact me", "payload": "/request_contact"},
-        ]
-        return "\n".join([text, "Based on:", *basis]), buttons, "eligible"
+        return "utter_acc_verdict_eligible", "eligible"
     if INJURY_TOO_OLD in verdict.reasons:
-        text = (
-            "From what you've told me, this injury isn't eligible for ACC-subsidised acupuncture: ACC subsidises it "
-            "for injuries under 12 months old from the date of injury. You're still welcome to come in — "
-            "the free 15-minute consultation is a good place to start."
-        )
-        return "\n".join([text, "Based on:", *basis]), [free_consult, person], "not_eligible"
+        return "utter_acc_verdict_injury_too_old", "not_eligible"
     if CLAIM_NOT_APPROVED in verdict.reasons:
-        text = (
-            "You'll need an approved ACC claim first. A claim is lodged by a GP, physio, osteopath or chiropractor "
-            "(acupuncturists can't lodge an ACC45). Once it's approved, come back with your ACC45 number and I'll "
-            "check again. You can book the free 15-minute consultation in the meantime."
-        )
-        return "\n".join([text, "Based on:", *basis]), [free_consult, person], "not_eligible"
+        return "utter_acc_verdict_claim_not_approved", "not_eligible"
     if ACC45_MISSING_OR_INVALID in verdict.reasons and attempts >= MAX_ACC45_ATTEMPTS:
-        text = (
-            "I couldn't check your ACC45 number, so I can't finish the check. A person at the clinic can help: "
-            f"{load_profile().contact_route()}."
-        )
-        return "\n".join([text, "Based on:", *basis]), [person, free_consult], "incomplete"
-    missing = "a date of injury" if INJURY_IN_FUTURE in verdict.reasons else "some details"
-    return f"I couldn't finish the check: {missing} is missing.", [person, free_consult], "incomplete"
+        return "utter_acc_verdict_no_acc45", "incomplete"
+    if INJURY_IN_FUTURE in verdict.reasons:
+        return "utter_acc_verdict_injury_date_missing", "incomplete"
+    return "utter_acc_verdict_details_missing", "incomplete"
 
 
 class ActionAccVerdict(Action):
@@ -302,15 +295,14 @@ class ActionAccVerdict(Action):
         return "action_acc_verdict"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        text, buttons, outcome = verdict_message(
-            stored_date(tracker.get_slot("injury_date")),
-            tracker.get_slot("claim_status"),
-            tracker.get_slot("acc45"),
-            tracker.get_slot("read_code"),
-            tracker.get_slot("acc45_attempts") or 0,
-            _today(),
+        injury = stored_date(tracker.get_slot("injury_date"))
+        claim, acc45 = tracker.get_slot("claim_status"), tracker.get_slot("acc45")
+        response, outcome = verdict_response(injury, claim, acc45, tracker.get_slot("acc45_attempts") or 0, _today())
+        dispatcher.utter_message(
+            response=response,
+            basis=basis_lines(injury, claim, acc45, tracker.get_slot("read_code")),
+            contact_route=load_profile().contact_route(),
         )
-        dispatcher.utter_message(text=text, buttons=buttons, **offer_metadata(VERDICT_OFFERS[outcome]))
         return [SlotSet("eligibility", outcome)]
 
 
@@ -321,7 +313,7 @@ class ActionCancelForm(Action):
         return "action_cancel_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        form = tracker.active_loop_name or ""
-        slots = FORM_SLOTS.get(form, FORM_SLOTS["acc_eligibility_form"])
+        form = tracker.active_loop_name if tracker.active_loop_name in _forms(domain) else "acc_eligibility_form"
+        slots = form_slots(form, domain)
         reset: List[EventType] = [SlotSet(slot, 0 if slot == "acc45_attempts" else None) for slot in slots]
         return [ActiveLoop(None), SlotSet("requested_slot", None), *reset]

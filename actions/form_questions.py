@@ -1,76 +1,82 @@
-"""The forms' questions (Rasa's `action_ask_<slot>`): each says why it is asked.
+"""The forms' questions: Rasa asks a form's slot through `action_ask_<slot>`, found before `utter_ask_<slot>`.
 
-Kept as actions rather than `utter_ask_*` responses so a question can adapt (e.g. repeat the ACC45
-formats after a wrong answer) and `rasa data validate --fail-on-warnings` stays clean.
+Each action below utters its question, the domain response `utter_ask_<slot>` (domain/acc_check.yml,
+domain/booking.yml), and says nothing for all but the last part of a message with several questions
+(`part: [i, n]` in the parse data, bot/rasa_patches.py 6), so the question is asked once, after every answer.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot.clinic.acc_codes import ACC45_EXAMPLES
 
-YES_NO_DONT_KNOW = [
-    {"title": "Yes, approved", "payload": "/affirm"},
-    {"title": "No / not yet", "payload": "/deny"},
-    {"title": "I don't know", "payload": "/dont_know"},
-]
 
-QUESTIONS: Dict[str, Dict[str, Any]] = {
-    "injury_date": {
-        "text": 'What was the date of your injury? For example 14/03/2026, 14 March or "three weeks ago". '
-        "ACC only subsidises treatment for injuries under 12 months old, so I need the date to check. "
-        '(Say "cancel" any time to stop.)',
-    },
-    "claim_status": {
-        "text": "Has ACC approved a claim for this injury? ACC needs an approved claim before it subsidises treatment.",
-        "buttons": YES_NO_DONT_KNOW,
-    },
-    "acc45": {
-        "text": f"What's your ACC45 claim number? It has 7 characters, like {', '.join(ACC45_EXAMPLES)}. "
-        "The clinic needs it to bill ACC; I only use it for this check.",
-        "buttons": [{"title": "I don't know", "payload": "/dont_know"}],
-    },
-    "read_code": {
-        "text": "Do you know the Read code for your injury? It's 5 characters, like S57.. — if not, that's fine: "
-        "the clinic can take it from your claim.",
-        "buttons": [{"title": "I don't know", "payload": "/dont_know"}],
-    },
-    "contact_name": {"text": 'What name should the clinic ask for? (Say "cancel" to stop.)'},
-    "contact_detail": {
-        "text": "What's the best phone number or email to reach you? "
-        "The clinic uses it only to get back to you about this request.",
-    },
-    "share_acc_details": {
-        "text": "Shall I include your ACC check details (date of injury, claim status and ACC45 number) in the "
-        "request, so the clinic can prepare? They're health information, so it's your choice.",
-        "buttons": [
-            {"title": "Yes, include them", "payload": "/affirm"},
-            {"title": "No, leave them out", "payload": "/deny"},
-        ],
-    },
-}
+def more_parts_follow(tracker: Tracker) -> bool:
+    """True when the latest message has more questions after this part (`part: [i, n]` with i < n)."""
+    part = (tracker.latest_message or {}).get("part")
+    return bool(part) and part[0] < part[1]
 
 
-class _AskQuestion(Action):
-    slot = ""
+class AskForSlot(Action, ABC):
+    """Asks for `slot` with the response `utter_ask_<slot>` (abstract: rasa_sdk registers only the subclasses)."""
+
+    @property
+    @abstractmethod
+    def slot(self) -> str:
+        """The form's slot this action asks for."""
 
     def name(self) -> str:
         return f"action_ask_{self.slot}"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List:
-        part = (tracker.latest_message or {}).get("part")
-        if part and part[0] < part[1]:
-            return []  # more questions of the same message follow: ask once, after the last one
-        question = QUESTIONS[self.slot]
-        dispatcher.utter_message(text=question["text"], buttons=question.get("buttons", []))
+    def variables(self) -> Dict[str, Any]:
+        """Values for the response's `{variables}`."""
+        return {}
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List:
+        if more_parts_follow(tracker):
+            return []  # asked once, after the last question of the message
+        dispatcher.utter_message(response=f"utter_ask_{self.slot}", **self.variables())
         return []
 
 
-# One action class per question, e.g. ActionAskInjuryDate -> action_ask_injury_date (found by rasa_sdk).
-for _slot in QUESTIONS:
-    _cls = type(f"ActionAsk{''.join(p.title() for p in _slot.split('_'))}", (_AskQuestion,), {"slot": _slot})
-    globals()[_cls.__name__] = _cls
+# --- acc_eligibility_form ---
+
+
+class ActionAskInjuryDate(AskForSlot):
+    slot = "injury_date"
+
+
+class ActionAskClaimStatus(AskForSlot):
+    slot = "claim_status"
+
+
+class ActionAskAcc45(AskForSlot):
+    slot = "acc45"
+
+    def variables(self) -> Dict[str, Any]:
+        return {"acc45_examples": ", ".join(ACC45_EXAMPLES)}
+
+
+class ActionAskReadCode(AskForSlot):
+    slot = "read_code"
+
+
+# --- contact_form ---
+
+
+class ActionAskContactName(AskForSlot):
+    slot = "contact_name"
+
+
+class ActionAskContactDetail(AskForSlot):
+    slot = "contact_detail"
+
+
+class ActionAskShareAccDetails(AskForSlot):
+    slot = "share_acc_details"

@@ -1,16 +1,19 @@
-"""Short replies as patients type them: acceptances ("yep", "go on then", "ae", "sweet as"), refusals
-("nah", "not now", "yeah nah") and backing out of a form ("never mind", "leave it", "I'll sort it later").
+"""Short replies as patients type them: the one place that reads a yes, a no or a "don't know".
 
-One place for these word lists, used to read replies to offers and to back out of forms
-(bot/dialogue/context.py); the answers to the ACC check's own yes / no question are read by `claim_answer` in
-actions/acc_eligibility.py. A reply counts only when the whole message is such a
-reply (after fillers and punctuation), so "yes, and do I need a referral?" is not read as a bare "yes".
+- Replies to an offer, the whole message being the reply (after fillers and punctuation), so "yes, and do I
+  need a referral?" is not read as a bare "yes": acceptances ("yep", "go on then", "ae", "sweet as") and
+  refusals ("nah", "not now", "yeah nah"), for bot/dialogue/context.py.
+- Answers to a form's yes / no question ("Has ACC approved a claim?", "Shall I include your ACC details?"),
+  read anywhere in the message together with the classifier's intent (affirm / deny / dont_know): `yes_no_answer`
+  and `says_dont_know`, for the forms' validation actions (actions/acc_eligibility.py, actions/booking.py).
+- Backing out of a form ("never mind", "leave it", "I'll sort it later"), for bot/dialogue/context.py.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Optional
 
 _FILLERS = r"(?:oh|um+|umm|hmm+|ah|ahh|well|right|ok so|so|haha|lol|kia ora|thanks|thank you|ta|cheers|mate|bro|e hoa)"
 _ACCEPT_CORE = (
@@ -67,3 +70,31 @@ def is_refusal(text: str) -> bool:
 def backs_out(text: str) -> bool:
     """"never mind", "nah leave it, I'll sort ACC later", "forget it": the patient wants to stop the form."""
     return bool(_BACK_OUT.search(normalise(text)))
+
+
+# The answer to a form's yes / no question, anywhere in the message. The words win over the classifier
+# ("no idea" read as `deny` is a don't-know, "not yet" read as `affirm` a no); "approved" / "declined" answer
+# the ACC check's claim question.
+YES, NO, DONT_KNOW = "yes", "no", "dont_know"
+_ANSWER_INTENTS = {"affirm": YES, "deny": NO, "dont_know": DONT_KNOW}
+_SAYS_YES = re.compile(r"\b(yes|yep|yeah|yup|ya|approved|accepted|it is|it has|sure|correct)\b", re.I)
+_SAYS_NO = re.compile(
+    r"\b(no|nope|nah|not yet|declined|rejected|pending|waiting|hasn't|has not|isn't|not approved)\b", re.I
+)
+_SAYS_DONT_KNOW = re.compile(r"\b(don'?t know|dunno|not sure|no idea|unsure|can'?t remember|skip|idk)\b", re.I)
+
+
+def says_dont_know(intent: Optional[str], text: str) -> bool:
+    """"I don't know", "no idea", "skip", or the `dont_know` intent (its button): the patient can't say."""
+    return intent == "dont_know" or bool(_SAYS_DONT_KNOW.search(text or ""))
+
+
+def yes_no_answer(intent: Optional[str], text: str) -> Optional[str]:
+    """YES / NO / DONT_KNOW for the answer to a yes / no question, or None if the message is no such answer."""
+    if says_dont_know(intent, text):
+        return DONT_KNOW
+    if _SAYS_NO.search(text or ""):
+        return NO
+    if intent in _ANSWER_INTENTS:
+        return _ANSWER_INTENTS[intent]
+    return YES if _SAYS_YES.search(text or "") else None

@@ -3,7 +3,9 @@
 What is redacted, wherever Rasa, Sanic or our code log it:
 - the patient's words: `parse_data_text`, `"text"` and the other keys Rasa's structlog uses for user text,
   `user text: ...` in dialogue states, `UserUttered(text: ...)` and its entity values; the bot's utterances
-  too (`BotUttered(...)`), since responses repeat slot values ("Thanks, Aroha Ngata", the date of injury);
+  too (`BotUttered(...)`), since responses repeat slot values ("Thanks, Aroha Ngata", the date of injury), and
+  the variables a domain response was filled with, which Rasa keeps in the utterance's metadata (the response's
+  name and its tags are kept);
 - slot values, slot names kept: `SlotSet(key: injury_date, value: [SLOT VALUE])`, Rasa's tab-indented
   "slot: value" lists (`processor.slots.log`, "Current slot values"), `slots: {...}` in dialogue states,
   `slot_candidates`, `prefilled_slots`, `metadata`; entity `value`s;
@@ -74,6 +76,9 @@ _STATE_TEXT = re.compile(r"((?:user|previous action) text: ).*?(?= \| |\\n|\n|(?
 _USER_UTTERED = re.compile(r"((?:UserUttered|AgentUttered)\(text: )[\s\S]*?(?=, intent: |, data: )")
 _ENTITY_VALUE = re.compile(r"((?:(?<=, )entities: |Group: [^)]*\), ))[\s\S]*?(?= \(Type: )")
 _BOT_UTTERED = re.compile(r"(BotUttered\(')[\s\S]*?(?=', (?:\{|null))|(BotUttered\(text: )[\s\S]*?(?=, data: )")
+_BOT_EVENT = re.compile(r"BotUttered\((?:'|text: )")
+# A bot utterance's metadata that is never the patient's: which response it is, and its tags (offer, context).
+PUBLIC_BOT_METADATA = frozenset({"utter_action", "template", "metadata"})
 _SLOT_SET = re.compile(r"(SlotSet\(key: ([^,()]+), value: )([\s\S]*?)(?=\)(?:$|, [A-Z]\w*\(|[.;\"'\]\\]))")
 # "\tinjury_date: 2026-11-07" lines (processor.slots.log, "Current slot values:"), raw or JSON-escaped
 _SLOT_LINE = re.compile(r"((?:\\t|\t)([A-Za-z_][\w-]*): )(.*?)(?=\\n|\n|\\t|\t|(?<!\\)\"(?=[,}\]]|$)|$)")
@@ -157,7 +162,29 @@ def redact_texts(text: str) -> str:
     text = _STATE_TEXT.sub(rf"\g<1>{USER_TEXT}", text)
     text = _USER_UTTERED.sub(rf"\g<1>{USER_TEXT}", text)
     text = _ENTITY_VALUE.sub(rf"\g<1>{VALUE}", text)
-    return _BOT_UTTERED.sub(lambda m: (m.group(1) or m.group(2)) + BOT_TEXT, text)
+    text = _BOT_UTTERED.sub(lambda m: (m.group(1) or m.group(2)) + BOT_TEXT, text)
+    return redact_bot_metadata(text)
+
+
+def redact_bot_metadata(text: str) -> str:
+    """The variables a response was filled with (`dispatcher.utter_message(response=..., day=...)`), which Rasa
+    logs in the utterance's metadata: `BotUttered('...', {data}, {"utter_action": ..., "day": "[BOT TEXT]"}, ...)`."""
+    decoder, out, done = json.JSONDecoder(), [], 0
+    for match in _BOT_EVENT.finditer(text):
+        if match.start() < done:
+            continue
+        try:  # the event's data then its metadata, both JSON (BotUttered's str and repr)
+            _, data_end = decoder.raw_decode(text, text.index("{", match.end()))
+            metadata_start = text.index("{", data_end)
+            metadata, metadata_end = decoder.raw_decode(text, metadata_start)
+        except ValueError:
+            continue
+        if not isinstance(metadata, dict):
+            continue
+        hidden = {k: v if k in PUBLIC_BOT_METADATA else _hide_all(v, BOT_TEXT) for k, v in metadata.items()}
+        out += [text[done:metadata_start], json.dumps(hidden)]
+        done = metadata_end
+    return "".join(out) + text[done:]
 
 
 def redact_slot_values(text: str) -> str:

@@ -1,19 +1,32 @@
-"""The ACC eligibility form's validation action, verdict and cancel, with Rasa SDK trackers and dispatcher."""
+"""The ACC eligibility form's validation action, verdict and cancel, and the forms' questions, with Rasa SDK
+trackers and dispatcher; their messages are the domain's responses as Rasa fills them."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
+from typing import Any, Dict
 
 import pytest
+from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 import actions.acc_eligibility as acc
+import actions.form_questions as questions
 from actions.acc_eligibility import (
+    FORM_SLOTS,
     ActionAccVerdict,
     ActionCancelForm,
     ValidateAccEligibilityForm,
     claim_answer,
+    form_slots,
 )
-from tests.support.action_helpers import run, slots_set, tracker
+from bot.dialogue.offers import pending_offer
+from tests.support import action_helpers
+from tests.support.action_helpers import DOMAIN, slots_set, tracker
 
 TODAY = date(2026, 11, 23)
 FORM = "acc_eligibility_form"
@@ -22,6 +35,36 @@ FORM = "acc_eligibility_form"
 @pytest.fixture(autouse=True)
 def fixed_today(monkeypatch):
     monkeypatch.setattr(acc, "_today", lambda: TODAY)
+
+
+class _SlotValues:
+    """What Rasa's response generator reads of the tracker."""
+
+    def __init__(self, slots: Dict[str, Any]) -> None:
+        self.slots = slots
+
+    def current_slot_values(self) -> Dict[str, Any]:
+        return self.slots
+
+
+NLG = TemplatedNaturalLanguageGenerator(DOMAIN["responses"])
+
+
+def run(action: Action, t: Tracker) -> tuple:
+    """Run an action; return (events, texts, messages), each message as Rasa sends it to the channel: a domain
+    response filled with the action's variables and the slots (Rasa's own code: RemoteAction._utter_responses)."""
+    events, _, messages = action_helpers.run(action, t)
+    uttered = asyncio.run(
+        RemoteAction._utter_responses([dict(m) for m in messages], CollectingOutputChannel(), NLG, _SlotValues(t.slots))
+    )
+    sent = [{**event.message(), "event": event.as_dict()} for event in uttered]
+    assert all("{" not in m["text"] for m in sent), "a response variable was not filled"
+    return events, [m["text"] for m in sent], sent
+
+
+def offer_made(messages) -> str:
+    """The offer the reply made, as bot/dialogue/context.py reads it from the conversation's events."""
+    return pending_offer([{"event": "user", "text": "..."}, *(m["event"] for m in messages)])
 
 
 def validate(text, intent="inform", requested="injury_date", **slots):
@@ -149,17 +192,25 @@ def test_verdict_eligible_repeats_its_basis_masked_and_offers_booking():
         injury_date="2026-11-02", claim_status="approved", acc45="AB12345", read_code="unknown"
     )
     assert slots_set(events) == {"eligibility": "eligible"}
-    assert "looks eligible" in texts[0] and "AB•••45" in texts[0] and "AB12345" not in texts[0]
-    assert "Monday 2 November 2026" in texts[0]
+    assert texts == [
+        "Good news: from what you've told me, this injury looks eligible for ACC-subsidised acupuncture. "
+        "The clinic confirms it from your claim when you come in.\n"
+        "Based on:\n"
+        "• Injury date: Monday 2 November 2026\n"
+        "• ACC claim: approved\n"
+        "• ACC45: AB•••45\n"
+        "• Read code: the clinic will take it from your claim"
+    ]
     assert messages[0]["buttons"][0]["payload"] == '/book_appointment{"appointment_type": "acc_treatment"}'
+    assert offer_made(messages) == "acc_booking"  # "yes please" books ACC treatment
 
 
 def test_verdict_injury_too_old():
     old = (TODAY - timedelta(days=548)).isoformat()  # about 18 months
     events, texts, messages = verdict(injury_date=old)
     assert slots_set(events) == {"eligibility": "not_eligible"}
-    assert "under 12 months" in texts[0]
-    assert "free_consult" in messages[0]["buttons"][0]["payload"]
+    assert "under 12 months" in texts[0] and texts[0].endswith("Based on:\n• Injury date: Saturday 24 May 2025")
+    assert "free_consult" in messages[0]["buttons"][0]["payload"] and offer_made(messages) == "free_consult"
 
 
 def test_verdict_no_claim_says_who_lodges_it():
@@ -171,7 +222,21 @@ def test_verdict_no_claim_says_who_lodges_it():
 def test_verdict_without_acc45_offers_a_person():
     events, texts, messages = verdict(injury_date="2026-11-02", claim_status="approved", acc45_attempts=3)
     assert slots_set(events) == {"eligibility": "incomplete"}
-    assert messages[0]["buttons"][0]["payload"] == "/human_handoff"
+    assert messages[0]["buttons"][0]["payload"] == "/human_handoff" and offer_made(messages) == "person"
+    assert "A person at the clinic can help: " in texts[0] and "163 The Terrace" in texts[0]
+
+
+@pytest.mark.parametrize(
+    "slots, says",
+    [
+        ({"injury_date": "2026-12-25", "claim_status": "approved", "acc45": "AB12345"}, "a date of injury is missing"),
+        ({"claim_status": "approved", "acc45": "AB12345"}, "some details is missing"),
+    ],
+)
+def test_verdict_without_a_usable_date_offers_a_person(slots, says):
+    events, texts, messages = verdict(**slots)
+    assert slots_set(events) == {"eligibility": "incomplete"}
+    assert texts == [f"I couldn't finish the check: {says}."] and offer_made(messages) == "person"
 
 
 def test_cancel_forgets_every_answer():
@@ -181,6 +246,26 @@ def test_cancel_forgets_every_answer():
     assert {e["event"] for e in events} == {"active_loop", "slot"}
     assert set_["injury_date"] is None and set_["claim_status"] is None and set_["acc45"] is None
     assert set_["acc45_attempts"] == 0 and texts == []
+    assert list(set_)[1:] == ["injury_date", "claim_status", "acc45", "read_code", "acc45_attempts", "eligibility"]
+
+
+def test_cancel_forgets_the_contact_forms_answers_too():
+    t = tracker("stop", "stop", {"contact_name": "Aroha", "request_kind": "booking"}, "contact_form")
+    set_ = slots_set(run(ActionCancelForm(), t)[0])
+    assert list(set_)[1:] == ["contact_name", "contact_detail", "share_acc_details", "request_kind", "appointment_type"]
+    assert not any(set_.values())
+
+
+def test_a_forms_slots_are_its_questions_in_the_domain_and_its_flows_own():
+    assert form_slots("acc_eligibility_form", DOMAIN) == FORM_SLOTS["acc_eligibility_form"]
+    assert FORM_SLOTS["contact_form"] == [
+        "contact_name", "contact_detail", "share_acc_details", "request_kind", "appointment_type"
+    ]  # fmt: skip
+    assert set(FORM_SLOTS) == set(DOMAIN["forms"])
+    # without the domain (Rasa's selective domain), the domain files say it
+    t = tracker("stop", "stop", {"contact_name": "Aroha"}, "contact_form")
+    events = asyncio.run(ActionCancelForm().run(CollectingDispatcher(), t, {}))
+    assert list(slots_set(events))[1:] == FORM_SLOTS["contact_form"]
 
 
 # --- the form converses: an opening message fills it in, corrections in the patient's own words (#11) ---
@@ -225,3 +310,48 @@ def test_leaving_the_form_records_nothing(intent):
     events, texts, _ = validate("nah leave it, I'll sort ACC later", intent=intent, requested="claim_status")
     assert slots_set(events) == {} or set(slots_set(events)) <= {"requested_slot"}
     assert texts == []
+
+
+# --- the forms' questions (actions/form_questions.py) ---
+
+
+def ask_actions() -> Dict[str, Action]:
+    """The actions rasa_sdk's action server registers from actions/form_questions.py, by name."""
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package(questions)
+    return {name: executor.actions[name] for name in executor.actions if name.startswith("action_ask")}
+
+
+def test_every_question_of_every_form_has_its_ask_action_and_no_other():
+    asked = [slot for form in DOMAIN["forms"].values() for slot in form["required_slots"]]
+    assert sorted(ask_actions()) == sorted(f"action_ask_{slot}" for slot in asked)  # no bare `action_ask_`
+    assert all(f"action_ask_{slot}" in DOMAIN["actions"] for slot in asked)
+    assert all(f"utter_ask_{slot}" in DOMAIN["responses"] for slot in asked)
+
+
+@pytest.mark.parametrize(
+    "action, says, buttons",
+    [
+        (questions.ActionAskInjuryDate(), 'What was the date of your injury? For example 14/03/2026, 14 March', 0),
+        (questions.ActionAskClaimStatus(), "Has ACC approved a claim for this injury?", 3),
+        (questions.ActionAskAcc45(), "It has 7 characters, like AB12345, 12345AB, 1234ABC. The clinic", 1),
+        (questions.ActionAskReadCode(), "Do you know the Read code for your injury?", 1),
+        (questions.ActionAskContactName(), "What name should the clinic ask for?", 0),
+        (questions.ActionAskContactDetail(), "What's the best phone number or email to reach you?", 0),
+        (questions.ActionAskShareAccDetails(), "Shall I include your ACC check details", 2),
+    ],
+)
+def test_each_question_is_its_domain_response(action, says, buttons):
+    _, texts, messages = run(action, tracker("hi"))
+    assert len(texts) == 1 and says in texts[0] and len(messages[0]["buttons"] or []) == buttons
+
+
+def test_a_question_is_asked_once_after_the_last_part_of_a_message():
+    def ask(part):
+        t = tracker("do I need a referral, and can I see a physio too?")
+        t.latest_message["part"] = part
+        return run(questions.ActionAskInjuryDate(), t)[1]
+
+    assert ask([1, 2]) == [] and len(ask([2, 2])) == 1 and len(ask(None)) == 1

@@ -13,7 +13,16 @@ from bot.clinic.acc_details import acc_details_in, find_claim_status
 from bot.dialogue.context import resolve
 from bot.dialogue.offers import OFFERS, offer_metadata, pending_offer
 from bot.dialogue.questions import candidate_parts, split_questions
-from bot.dialogue.short_replies import backs_out, is_acceptance, is_refusal
+from bot.dialogue.short_replies import (
+    DONT_KNOW,
+    NO,
+    YES,
+    backs_out,
+    is_acceptance,
+    is_refusal,
+    says_dont_know,
+    yes_no_answer,
+)
 
 TODAY = date(2026, 11, 28)
 
@@ -53,6 +62,27 @@ def test_refusals(text: str) -> None:
 )
 def test_longer_messages_are_not_bare_yes_or_no(text: str) -> None:
     assert not is_acceptance(text) and not is_refusal(text)
+
+
+@pytest.mark.parametrize(
+    "text, intent, answer",
+    [
+        ("yes", "affirm", YES),
+        ("/affirm", "affirm", YES),
+        ("yep it's approved", "inform", YES),
+        ("sure", None, YES),
+        ("no", "deny", NO),
+        ("not yet", "affirm", NO),  # the words win over the classifier
+        ("still pending", "inform", NO),
+        ("no idea", "deny", DONT_KNOW),
+        ("/dont_know", "dont_know", DONT_KNOW),
+        ("skip", "inform", DONT_KNOW),
+        ("banana", "out_of_scope", None),
+    ],
+)
+def test_answers_to_a_yes_no_question(text: str, intent: Optional[str], answer: Optional[str]) -> None:
+    assert yes_no_answer(intent, text) == answer
+    assert says_dont_know(intent, text) == (answer == DONT_KNOW)
 
 
 @pytest.mark.parametrize(

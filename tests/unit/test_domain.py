@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rasa.shared.core.domain import Domain
 
-from actions.form_questions import QUESTIONS
 from tests.conftest import ROOT
 
 DOMAIN = Domain.load(ROOT / "domain").as_dict()
@@ -23,5 +22,4 @@ def test_responses_fit_instagram_and_phone_screens():
 
 def test_button_titles_fit_meta_quick_replies():
     titles = [b["title"] for _, v in responses() for b in v.get("buttons", [])]
-    titles += [b["title"] for q in QUESTIONS.values() for b in q.get("buttons", [])]
     assert titles and all(len(t) <= 20 for t in titles), [t for t in titles if len(t) > 20]

@@ -229,6 +229,27 @@ SLOT_LINES = [  # (line as Rasa 3.6 logs it at DEBUG, patient values, what stays
         ["Aroha", "7 November", "approved"],
         ["action_submit_contact_request", "SlotSet(key: contact_name, value: [SLOT VALUE])", "utter_thanks"],
     ),
+    (  # a domain response's variables, kept by Rasa in the utterance's metadata; its name and offer kept
+        json.dumps(
+            {
+                "rasa_events": [
+                    "BotUttered('Got it: injury on Saturday 7 November 2026.', {\"buttons\": [{\"title\": \"Yes\", "
+                    '"payload": "/affirm"}], "custom": null}, {"metadata": {"offer": "acc_booking"}, "utter_action": '
+                    '"utter_injury_date_noted", "template": "utter_injury_date_noted", "injury_day": "Saturday 7 '
+                    'November 2026", "basis": "\\n\\u2022 ACC45: AB\\u2022\\u2022\\u202245"}, 1795888469.1)',
+                ],
+                "event": "processor.actions.log",
+            }
+        ),
+        ["7 November", "u2022", "202245"],
+        ["utter_injury_date_noted", "acc_booking", "/affirm", '\\"injury_day\\": \\"[BOT TEXT]\\"', "1795888469.1"],
+    ),
+    (
+        'BotUttered(text: Thanks, Aroha., data: {"buttons": null}, metadata: {"utter_action": "utter_x", '
+        '"name": "Aroha"})',
+        ["Aroha"],
+        ['"utter_action": "utter_x"', '"name": "[BOT TEXT]"'],
+    ),
     (
         json.dumps({"slot_candidates": {"injury_date": "2026-11-07", "requested_slot": "acc45"}, "event": "x"}),
         ["2026-11-07"],
