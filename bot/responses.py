@@ -44,18 +44,18 @@ def facts(domain: Domain = DOMAIN) -> Dict[str, str]:
     return {name: str(values[name]) for name in FACTS}
 
 
-def response_text(name: str, domain: Domain = DOMAIN, **values: Any) -> str:
-    """The text of response `name` (its first variation), its variables filled from the facts and `values`.
+def response_text(response: str, /, **values: Any) -> str:
+    """The text of `response` (its first variation), its variables filled from the facts and `values`.
 
     Raises KeyError for a response the domain does not have or a variable with no value, rather than send
     "{contact_route}" to a patient.
     """
-    variations = domain.responses.get(name)
+    variations = DOMAIN.responses.get(response)
     if not variations or "text" not in variations[0]:
-        raise KeyError(f"domain/ has no response {name!r} with a text")
+        raise KeyError(f"domain/ has no response {response!r} with a text")
     template = variations[0]["text"]
-    filled = {**facts(domain), **values}
+    filled = {**facts(), **values}
     missing = sorted(set(_VARIABLE.findall(template)) - filled.keys())
     if missing:
-        raise KeyError(f"response {name!r}: no value for {missing}")
+        raise KeyError(f"response {response!r}: no value for {missing}")
     return interpolate_text(template, filled)
