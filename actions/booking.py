@@ -1,4 +1,10 @@
-"""Hand-off to booking: the online booking link, and call-back / hand-off requests recorded for staff."""
+"""Hand-off to booking: the online booking link, and call-back / hand-off requests recorded for staff.
+
+What the patient is told is in domain/booking.yml; these actions choose the response and fill its variables.
+A response that quotes the patient's own details (name, masked phone or email) is filled here (`_say`), not
+by Rasa: Rasa keeps the variables it was given in the message's metadata, which its debug log prints and
+stores, whereas the message's text is redacted in the logs (bot/privacy/log_redaction.py).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.acc_eligibility import FORM_SLOTS, _interruption, _latest, _leaving, claim_answer
 from bot.clinic.contact_details import parse_contact, parse_name, without_contact
 from bot.clinic.profile import ClinicProfile, load_profile
-from bot.dialogue.offers import offer_metadata
+from bot.responses import response_text
 from bot.storage.booking_requests import BookingRequest, shared_store
 
 logger = logging.getLogger(__name__)
@@ -24,11 +30,13 @@ _NAME_CORRECTION = re.compile(
     r"\b(?:my\s+name\s+is|my\s+name's|name's|call\s+me|the\s+name\s+is)(?:\s+actually)?\b", re.I
 )
 
+# How each appointment type and request kind is named inside a response's sentence ({appointment}, {topic}).
 APPOINTMENT_LABELS = {
     "acc_treatment": "ACC treatment",
     "free_consult": "free 15-minute consultation",
     "treatment": "appointment",
 }
+REQUEST_TOPICS = {"booking": "an appointment", "handoff": "your question"}
 
 
 _FREE_CONSULT_WORDS = re.compile(r"\bfree\b|\bcomplimentary\b|\b15[- ]?min|\bconsult(ation)?\b|\bchat\b", re.I)
@@ -69,21 +77,15 @@ class ActionBooking(Action):
         profile = load_profile()
         kind = appointment_type(tracker)
         link = booking_link(profile, kind)
-        contact_me = {"title": "Contact me", "payload": "/request_contact"}
         label = APPOINTMENT_LABELS[kind]
         if link:
-            dispatcher.utter_message(
-                text=f"You can book your {label} online: {link}\nNo referral is needed. "
-                "Prefer a call or email from the clinic instead?",
-                buttons=[{"title": "Book online", "url": link, "type": "web_url", "payload": link}, contact_me],
-                **offer_metadata("contact"),
-            )
+            dispatcher.utter_message(response="utter_booking_link", appointment=label, booking_link=link)
         else:
             dispatcher.utter_message(
-                text=f"I can't give you an online booking link yet. To book your {label} at {profile.name}, "
-                f"{profile.contact_route()} — or I can ask the clinic to contact you. Would you like that?",
-                buttons=[contact_me],
-                **offer_metadata("contact"),
+                response="utter_booking_no_link",
+                appointment=label,
+                clinic_name=profile.name,
+                contact_route=profile.contact_route(),
             )
         return [SlotSet("appointment_type", kind), SlotSet("request_kind", "booking")]
 
@@ -140,9 +142,9 @@ class ValidateContactForm(FormValidationAction):
     def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict):
         name = parse_name(without_contact(str(value or "")))
         if not name:
-            dispatcher.utter_message(text="Sorry, I didn't catch a name there. What name should the clinic ask for?")
+            dispatcher.utter_message(response="utter_contact_name_unclear")
         elif tracker.get_slot("requested_slot") != "contact_name":
-            dispatcher.utter_message(text=f"Thanks, I've changed the name to {name}.")
+            _say(dispatcher, "utter_contact_name_changed", name=name)
         return {"contact_name": name}
 
     def validate_contact_detail(
@@ -150,12 +152,9 @@ class ValidateContactForm(FormValidationAction):
     ):
         contact = parse_contact(str(value or ""))
         if contact and tracker.get_slot("requested_slot") == "share_acc_details":
-            dispatcher.utter_message(text=f"Thanks, I'll use {_mask_contact(contact.phone, contact.email)} instead.")
+            _say(dispatcher, "utter_contact_detail_changed", contact=_mask_contact(contact.phone, contact.email))
         if not contact:
-            dispatcher.utter_message(
-                text="That doesn't look like a phone number or email address. Could you send one, "
-                "like 021 123 4567 or name@example.co.nz?"
-            )
+            dispatcher.utter_message(response="utter_contact_detail_invalid")
             return {"contact_detail": None}
         return {"contact_detail": str(value)}
 
@@ -164,8 +163,13 @@ class ValidateContactForm(FormValidationAction):
     ):
         if isinstance(value, bool):
             return {"share_acc_details": value}
-        dispatcher.utter_message(text="Sorry, is that a yes or a no?")
+        dispatcher.utter_message(response="utter_share_acc_details_unclear")
         return {"share_acc_details": None}
+
+
+def _say(dispatcher: CollectingDispatcher, response: str, **details: str) -> None:
+    """Send a domain response that quotes the patient's details, filled here so they are only in its text."""
+    dispatcher.utter_message(text=response_text(response, **details))
 
 
 def _mask_contact(phone: Optional[str], email: Optional[str]) -> str:
@@ -187,9 +191,7 @@ class ActionSubmitContactRequest(Action):
         kind = tracker.get_slot("request_kind") or "booking"
         reset = [SlotSet(slot, None) for slot in FORM_SLOTS["contact_form"]]
         if not contact or not name:
-            dispatcher.utter_message(
-                text="Sorry, I'm missing your name or contact details, so I haven't sent anything."
-            )
+            dispatcher.utter_message(response="utter_contact_request_incomplete")
             return reset
         acc_details: Optional[Dict[str, Any]] = None
         if acc_check_completed(tracker) and tracker.get_slot("share_acc_details") is True:
@@ -215,15 +217,14 @@ class ActionSubmitContactRequest(Action):
         except Exception as error:  # noqa: BLE001 - any store failure must reach the patient as a clear answer
             logger.error("could not record a %s request: %s", kind, type(error).__name__)
             dispatcher.utter_message(
-                text=f"Sorry, I couldn't pass your request on just now. Please contact the clinic directly: "
-                f"{load_profile().contact_route()}."
+                response="utter_contact_request_failed", contact_route=load_profile().contact_route()
             )
             return reset
-        what = "an appointment" if kind == "booking" else "your question"
-        shared = " I've included your ACC check details, as you agreed." if acc_details else ""
-        dispatcher.utter_message(
-            text=f"Thanks, {name}. I've passed your request to the clinic team; they'll contact you by "
-            f"{_mask_contact(contact.phone, contact.email)} about {what}.{shared} "
-            "If your symptoms get worse, call Healthline on 0800 611 116, or 111 in an emergency."
+        _say(
+            dispatcher,
+            "utter_contact_request_sent_with_acc" if acc_details else "utter_contact_request_sent",
+            name=name,
+            contact=_mask_contact(contact.phone, contact.email),
+            topic=REQUEST_TOPICS.get(kind, REQUEST_TOPICS["handoff"]),
         )
         return reset

@@ -1,8 +1,12 @@
-"""Answers about clinic details that live in the clinic profile, and the route to a person."""
+"""Answers about clinic details that live in the clinic profile, and the route to a person.
+
+What the patient is told is in domain/clinic.yml and domain/booking.yml; these actions choose the response
+and fill its variables from the clinic profile.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -34,16 +38,13 @@ def known_details(intent: str, profile: ClinicProfile) -> List[str]:
     return [f"{LABELS[k]}: {profile.get(k)}" for k in keys if profile.get(k)]
 
 
-def clinic_detail_answer(intent: str, profile: ClinicProfile) -> str:
-    """The answer for a clinic-detail intent: the known values, or an honest "I don't know"."""
+def clinic_detail_answer(intent: str, profile: ClinicProfile) -> Tuple[str, Dict[str, str]]:
+    """The response for a clinic-detail intent and its variables: the known values, or an honest "I don't know"."""
     _, noun = DETAILS.get(intent, (("phone", "email"), "contact details"))
     known = known_details(intent, profile)
     if known:
-        return "\n".join(known) + f"\n{profile.name}, {profile.address}."
-    return (
-        f"Sorry, I don't have the clinic's {noun} yet, and I don't want to guess. "
-        f"To find out, {profile.contact_route()} — or I can ask the team to contact you."
-    )
+        return "utter_clinic_details", {"details": "\n".join(known), "clinic_name": profile.name}
+    return "utter_clinic_details_unknown", {"detail": noun, "contact_route": profile.contact_route()}
 
 
 class ActionClinicDetails(Action):
@@ -59,7 +60,8 @@ class ActionClinicDetails(Action):
         profile = load_profile()
         offers_call_back = not known_details(intent, profile) and not tracker.active_loop_name
         metadata = offer_metadata("contact") if offers_call_back else {}
-        dispatcher.utter_message(text=clinic_detail_answer(intent, profile), **metadata)
+        response, values = clinic_detail_answer(intent, profile)
+        dispatcher.utter_message(response=response, **values, **metadata)
         return []
 
 
@@ -73,13 +75,9 @@ class ActionHumanHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         profile = load_profile()
-        route = f"I'm an automated assistant. To talk to a person at {profile.name}, {profile.contact_route()}."
+        route = {"clinic_name": profile.name, "contact_route": profile.contact_route()}
         if tracker.active_loop_name:
-            dispatcher.utter_message(text=f'{route} Or let\'s carry on here (say "cancel" to stop).')
+            dispatcher.utter_message(response="utter_handoff_in_form", **route)
             return []
-        dispatcher.utter_message(
-            text=f"{route} I can also ask the team to contact you — would you like that?",
-            buttons=[{"title": "Yes, contact me", "payload": "/request_contact"}],
-            **offer_metadata("contact"),
-        )
+        dispatcher.utter_message(response="utter_handoff", **route)
         return [SlotSet("request_kind", "handoff")]

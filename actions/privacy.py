@@ -5,6 +5,7 @@ database it gives Rasa), else the one in endpoints.yml. Rasa saves the current s
 action has run (it writes every event the database does not have yet), so the events are deleted twice:
 now, and once Rasa has saved this turn (we wait until the row of this action appears, up to
 `SECOND_PASS_TIMEOUT` seconds). Afterwards nothing of the conversation is left in the tracker store.
+What the patient is told is in domain/privacy.yml.
 """
 
 from __future__ import annotations
@@ -27,11 +28,6 @@ from bot.storage.database_urls import tracker_db_url
 logger = logging.getLogger(__name__)
 ACTION_NAME = "action_forget_me"
 SECOND_PASS_TIMEOUT = 30.0
-DONE = (
-    "Done: I've deleted this conversation and any booking or call-back request you made here. "
-    "If you still want an appointment, you're welcome to ask again."
-)
-FAILED = "Sorry, I couldn't delete your data just now. Please try again later, or ask the clinic team to delete it."
 _pending: Set[asyncio.Task[Any]] = set()  # keeps the second passes alive until they finish
 
 
@@ -79,11 +75,11 @@ class ActionForgetMe(Action):
             events, requests = await asyncio.get_running_loop().run_in_executor(None, forget, tracker.sender_id, url)
         except (OSError, sa.exc.SQLAlchemyError) as error:
             logger.error("forget me failed: %s", type(error).__name__)
-            dispatcher.utter_message(text=FAILED)
+            dispatcher.utter_message(response="utter_forget_me_failed")
             return []
         logger.info("forget me: deleted %d conversation events and %d requests", events, requests)
         task = asyncio.get_running_loop().create_task(delete_after_save(url, tracker.sender_id))
         _pending.add(task)
         task.add_done_callback(_pending.discard)
-        dispatcher.utter_message(text=DONE)
+        dispatcher.utter_message(response="utter_forget_me_done")
         return []

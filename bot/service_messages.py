@@ -1,24 +1,20 @@
-"""What the servers themselves say to a patient when the assistant cannot answer: one place for these sentences.
+"""What the servers themselves say to a patient when the assistant cannot answer.
 
-The assistant's own answers are responses in domain/; these are sent by the Rasa process when it cannot run
-the assistant at all (conversations database, lock store or action server unreachable, an unexpected error),
-so they must not depend on the model, the action server or the database.
+The sentences are responses in domain/service.yml, like every other answer. They are sent by the Rasa
+process when it cannot run the assistant at all (conversations database, lock store or action server
+unreachable, an unexpected error), so they must not depend on the model, the action server or the database:
+they are read from the domain files once, at import (bot/responses.py).
 """
 
 from __future__ import annotations
 
 from bot.clinic.profile import load_profile
-
-URGENT = "If this is urgent: call 111 in an emergency, or Healthline on 0800 611 116."
+from bot.responses import response_text
 
 
 def technical_problem() -> str:
     """The "technical problem" answer, with the clinic's contact route from the clinic profile."""
-    route = load_profile().contact_route()
-    return (
-        "Sorry, I can't answer right now because of a technical problem on our side, and I haven't kept that "
-        f"message. Please send it again in a few minutes. To reach the clinic, {route}. {URGENT}"
-    )
+    return response_text("utter_technical_problem", contact_route=load_profile().contact_route())
 
 
 TECHNICAL_PROBLEM = technical_problem()

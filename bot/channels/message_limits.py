@@ -6,8 +6,9 @@ other than newline and tab are dropped, so odd Unicode gets an answer instead of
 database driver; the text is put in NFC form.
 
 A longer message is not processed and not stored; the patient is asked to send it in parts, and the
-reply repeats the urgent-care numbers in case the long message was about an emergency. The widget's
-input field has the same limit (web_widget/src/widget.js, `maxlength`); Instagram's own is 1000 too.
+reply (`utter_message_too_long`, domain/service.yml) repeats the urgent-care numbers in case the long
+message was about an emergency. The widget's input field has the same limit (web_widget/src/widget.js,
+`maxlength`); Instagram's own is 1000 too.
 """
 
 from __future__ import annotations
@@ -19,13 +20,11 @@ from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 
+from bot.responses import response_text
+
 logger = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 1000
-TOO_LONG = (
-    f"Sorry, that message is too long for me (more than {MAX_MESSAGE_CHARS} characters), so I haven't read "
-    "it. Could you send it in shorter parts, one question at a time? If this is urgent: call 111 in an "
-    "emergency, or Healthline on 0800 611 116."
-)
+TOO_LONG = response_text("utter_message_too_long", max_chars=MAX_MESSAGE_CHARS)
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 

@@ -1,7 +1,8 @@
 """The clinic profile (clinic_profile.yml): clinic details that the knowledge files do not give.
 
 Values still written as "<<FILL IN: ...>>" are placeholders and read as unknown (None), so callers
-can say "I don't know" instead of inventing a fact.
+can say "I don't know" instead of inventing a fact. The clinic's address is not here: it is a fact of the
+domain (domain/facts.yml), which the responses quote too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Dict, Optional
 
 import yaml
+
+from bot.responses import facts
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "clinic_profile.yml"
 PLACEHOLDER_PREFIX = "<<FILL IN"
@@ -40,7 +43,8 @@ class ClinicProfile:
 
     @property
     def address(self) -> str:
-        return self.get("address") or "163 The Terrace, Wellington Central, Wellington"
+        """The clinic's address, from domain/facts.yml."""
+        return facts()["clinic_address"]
 
     def contact_route(self) -> str:
         """How a patient reaches a person at the clinic, from what the profile knows."""

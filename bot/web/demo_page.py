@@ -1,4 +1,5 @@
-"""The demo page: a plain page of the clinic, using only known facts, with the chat widget on it (one tag)."""
+"""The demo page: a plain page of the clinic, using only known facts (the clinic profile and domain/facts.yml),
+with the chat widget on it (one tag)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from bot.clinic.profile import ClinicProfile, load_profile
+from bot.responses import facts
 from bot.web.dependencies import Bundle, Settings
 from bot.web.settings import WebSettings
 
@@ -49,7 +51,7 @@ PAGE = """<!doctype html>
   <h2>Questions?</h2>
   <p>Ask our automated assistant: use the <strong>Chat with us</strong> button at the bottom right of the page.
      It answers questions about acupuncture for injuries, ACC and booking. It is not medical advice: in an
-     emergency call 111.</p>
+     emergency call {emergency_number}.</p>
 </main>
 <footer>
   <p>{name}, {address}.</p>
@@ -70,7 +72,11 @@ def render_demo_page(profile: ClinicProfile, loader_url: str = "/widget.js", wid
         "(run <code>npm ci</code> in web_widget).</p>"
     )
     return PAGE.format(
-        name=escape(profile.name), address=escape(profile.address), loader_url=escape(loader_url), notice=notice
+        name=escape(profile.name),
+        address=escape(profile.address),
+        emergency_number=escape(facts()["emergency_number"]),
+        loader_url=escape(loader_url),
+        notice=notice,
     )
 
 

@@ -7,7 +7,9 @@ import pytest
 from actions.booking import ActionBooking, ActionSubmitContactRequest, ValidateContactForm, booking_link
 from bot.clinic.profile import ClinicProfile
 from bot.storage.booking_requests import BookingRequestStore
-from tests.support.action_helpers import run, slots_set, tracker
+from tests.support import action_helpers
+from tests.support.action_helpers import slots_set, tracker
+from tests.support.responses import rendered
 
 ACC_DONE = {
     "injury_date": "2026-11-02",
@@ -16,6 +18,13 @@ ACC_DONE = {
     "read_code": "unknown",
     "eligibility": "eligible",
 }
+
+
+def run(action, t) -> tuple:
+    """Run an action; return (events, texts, messages) as the patient gets them (responses filled)."""
+    events, _, messages = action_helpers.run(action, t)
+    shown = rendered(messages)
+    return events, [m["text"] for m in shown], shown
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clinic_details import ActionClinicDetails, ActionHumanHandoff, clinic_detail_answer
 from bot.clinic.profile import ClinicProfile
+from bot.responses import response_text
+from tests.support.responses import rendered
 
 
 def tracker_with_intent(intent: str) -> Tracker:
@@ -29,7 +31,12 @@ def run(action, intent: str) -> str:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker_with_intent(intent), {}))
     assert events == [] or events == [{"event": "slot", "timestamp": None, "name": "request_kind", "value": "handoff"}]
-    return "\n".join(m["text"] for m in dispatcher.messages)
+    return "\n".join(m["text"] for m in rendered(dispatcher.messages))
+
+
+def answer(intent: str, profile: ClinicProfile) -> str:
+    response, values = clinic_detail_answer(intent, profile)
+    return response_text(response, **values)
 
 
 @pytest.mark.parametrize(
@@ -49,19 +56,19 @@ def test_unknown_details_say_so_and_point_to_contact(intent, noun):
 
 def test_known_details_are_given():
     profile = ClinicProfile({"opening_hours": "Mon–Fri 9am–6pm", "phone": "04 111 2222"})
-    text = clinic_detail_answer("clinic_hours", profile)
+    text = answer("clinic_hours", profile)
     assert "Opening hours: Mon–Fri 9am–6pm" in text and "don't have" not in text
-    assert clinic_detail_answer("clinic_contact", profile).startswith("Phone: 04 111 2222")
+    assert answer("clinic_contact", profile).startswith("Phone: 04 111 2222")
 
 
 def test_prices_include_acc_co_payment_when_known():
-    text = clinic_detail_answer("clinic_prices", ClinicProfile({"acc_co_payment": "$20"}))
+    text = answer("clinic_prices", ClinicProfile({"acc_co_payment": "$20"}))
     assert "ACC co-payment: $20" in text
 
 
 def test_human_handoff_says_it_is_automated_and_starts_a_handoff_request():
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionHumanHandoff().run(dispatcher, tracker_with_intent("human_handoff"), {}))
-    text = dispatcher.messages[0]["text"]
+    text = rendered(dispatcher.messages)[0]["text"]
     assert "automated assistant" in text and "163 The Terrace" in text
     assert [(e["name"], e["value"]) for e in events] == [("request_kind", "handoff")]
