@@ -14,6 +14,9 @@ The web service (bot/web/) serves the chat widget and a demo page of the clinic.
   (it answers "no model" on /webhooks/ready/) stops the start too.
 - Whatever it started stops when it stops: on Ctrl-C, SIGTERM, SIGHUP (terminal closed) and, through the
   kernel's parent-death signal, even when the launcher itself is killed.
+- `make run`'s terminal: what is starting, then (once all answer) where to talk to the assistant, then the servers'
+  logs one readable line each (bot/processes/terminal_log.py); until then only their warnings and errors. The
+  log files in $LOG_DIR, when set, keep every line as the servers wrote it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import contextlib
 import ctypes
 import json
+import logging
 import os
 import secrets
 import signal
@@ -40,11 +44,13 @@ from typing import IO, Any, Dict, List, Optional, Tuple
 import yaml
 
 from bot.processes.request_limits import RASA_MAX_BYTES
+from bot.processes.terminal_log import TerminalLog
 from bot.storage.database_urls import TRACKER_DB_URL_ENV, sql_tracker_db_url
 from bot.web.settings import default_allowed_origins, parse_origins
 
 ROOT = Path(__file__).resolve().parents[2]
-# redacts health information from both servers' logs (bot/privacy/log_redaction.py)
+# redacts health information from both servers' logs (bot/privacy/log_redaction.py), drops libraries' deprecation
+# noise (bot/processes/warning_filters.py)
 LOGGING_ARGS = ["--logging-config-file", str(ROOT / "logging.yml")]
 ACTION_TOKEN_ENV = "ACTION_SERVER_TOKEN"  # read by bot/processes/action_server.py and by Rasa (endpoints.yml headers)
 READY_PATH = "/webhooks/ready/"  # bot/channels/readiness.py
@@ -129,6 +135,8 @@ class Stack:
     tracker_db: Optional[str] = None  # SQLite file; None = the one in endpoints.yml
     env: Dict[str, str] = field(default_factory=dict)
     log_dir: Optional[Path] = None
+    # the servers' output, readable, on this process's stdout (and as is in log_dir's files); None: not shown here
+    terminal: Optional[TerminalLog] = None
     rasa_args: List[str] = field(default_factory=list)
     action_token: str = field(default_factory=lambda: os.environ.get(ACTION_TOKEN_ENV) or secrets.token_urlsafe(32))
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -177,15 +185,21 @@ class Stack:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed in stop())
             self._logs.append(out)
-        self.processes[name] = subprocess.Popen(
+        env = {**self._environ(), **(extra_env or {})}
+        if self.terminal:
+            env["PYTHONUNBUFFERED"] = "1"  # each line reaches the terminal when it is written
+        process = subprocess.Popen(
             cmd,
             cwd=ROOT,
-            env={**self._environ(), **(extra_env or {})},
-            stdout=out,
-            stderr=subprocess.STDOUT if out else None,
+            env=env,
+            stdout=subprocess.PIPE if self.terminal else out,
+            stderr=subprocess.STDOUT if self.terminal or out else None,
             start_new_session=True,  # Ctrl-C reaches the launcher only, which stops the servers in order
             preexec_fn=_die_with_parent,
         )
+        if self.terminal:
+            self.terminal.follow(name, process.stdout, out)  # type: ignore[arg-type]
+        self.processes[name] = process
 
     def tracker_db_url(self) -> Optional[str]:
         """SQLAlchemy URL of the conversations' database (for "forget me", actions/privacy.py); None if not SQL."""
@@ -208,7 +222,9 @@ class Stack:
         """The action server (bot/processes/action_server.py): loopback, token required."""
         self._spawn(
             "actions",
-            [sys.executable, "-m", "bot.processes.action_server", "--actions", "actions"]
+            # through warning_filters: rasa-sdk's imports warn before the logging config is read
+            [sys.executable, "-m", "bot.processes.warning_filters", "bot.processes.action_server"]
+            + ["--actions", "actions"]
             + ["--host", self.host, "--port", str(self.action_port), "--logging-config_file", LOGGING_ARGS[1]],
             extra_env=self._db_env(),
         )
@@ -309,6 +325,8 @@ class Stack:
     def stop(self) -> None:
         for name in list(self.processes):
             self.stop_one(name)
+        if self.terminal:
+            self.terminal.join()  # their last lines, before the files close
         for log in self._logs:
             log.close()
         self._logs.clear()
@@ -349,30 +367,68 @@ def _on_stop_signals(stop: Dict[str, bool]) -> None:
         signal.signal(signum, _stop)
 
 
+def _shown_path(path: str) -> str:
+    """`path` relative to the repository when it is inside it (shorter to read)."""
+    with contextlib.suppress(ValueError):
+        return str(Path(path).resolve().relative_to(ROOT))
+    return path
+
+
+def starting_text(stack: Stack) -> str:
+    """What `make run` says before starting the servers."""
+    return (
+        f"Starting the Acute Acupuncture assistant: the action server, Rasa (loading {_shown_path(stack.model)}, "
+        "about half a minute) and the web service.\n"
+        "Until they are ready, only their warnings and errors are shown."
+    )
+
+
+def ready_text(stack: Stack, seconds: float) -> str:
+    """What `make run` says once every server answers: where to talk to the assistant, and what follows."""
+    rest = f"{stack.rasa_url}/webhooks/rest/webhook"
+    request = '{"sender": "me", "message": "do I need a GP referral?"}'
+    alongside = f"RASA_PORT={stack.rasa_port + 1} ACTION_PORT={stack.action_port + 1} make shell"
+    logs = f"; every line as written in {stack.log_dir}/" if stack.log_dir else ""
+    return (
+        f"\nAll servers ready in {seconds:.0f} s. Talk to the assistant:\n"
+        f"  in a browser:  {stack.web_url}/  (the clinic's demo page with the chat widget)\n"
+        f"  over REST:     curl -s {rest} -H \"Content-Type: application/json\" -d '{request}'\n"
+        f"  in a terminal: make shell  (after Ctrl-C here, or alongside: {alongside})\n"
+        f"Also: socket.io {stack.rasa_url}/socket.io, staff API {stack.web_url}/staff/requests "
+        f"(Authorization: Bearer $STAFF_API_TOKEN), action server {stack.action_url} (needs ${ACTION_TOKEN_ENV}).\n"
+        f"Logs follow: time, level, process, message{logs}. Ctrl-C stops everything.\n"
+    )
+
+
+def _print_last_lines(stack: Stack) -> None:
+    """After a failed start: the last lines of each server that stopped, which the terminal may not have shown."""
+    for name, process in stack.processes.items():
+        if stack.terminal is None or process.poll() is None:
+            continue
+        stack.terminal.join(name)
+        lines = stack.terminal.tail(name)
+        if lines:
+            print(f"The last lines the {name} server wrote:", *lines, sep="\n", file=sys.stderr)
+
+
 def run(stack: Stack) -> int:
     """`make run`: the three servers until Ctrl-C (or one of them stops)."""
     stop = {"now": False}
     _on_stop_signals(stop)
+    terminal = stack.terminal = TerminalLog(min_level=logging.WARNING)  # the servers' warnings and errors
+    terminal.write([starting_text(stack)])
     try:
         stack.start()
         seconds = stack.wait_ready()
-        print(
-            f"\nAcute Acupuncture assistant ready in {seconds:.0f} s.\n"
-            f"  REST:      curl -s {stack.rasa_url}/webhooks/rest/webhook "
-            '-H "Content-Type: application/json" -d \'{"sender": "me", "message": "do I need a GP referral?"}\'\n'
-            f"  socket.io: {stack.rasa_url}/socket.io\n"
-            f"  actions:   {stack.action_url}/health  (every other request needs ${ACTION_TOKEN_ENV})\n"
-            f"  website:   {stack.web_url}/  (demo page of the clinic with the chat widget)\n"
-            f"  staff API: {stack.web_url}/staff/requests  (Authorization: Bearer $STAFF_API_TOKEN)\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
-        )
+        terminal.write([ready_text(stack, seconds)])
+        terminal.min_level = logging.NOTSET  # from now on, every line the servers log
         return supervise(stack.processes, stop)
     except (RuntimeError, TimeoutError) as error:
         print(f"Could not start the assistant: {error}", file=sys.stderr)
+        _print_last_lines(stack)
         return 1
     finally:
-        print("Stopping the assistant…", flush=True)
+        terminal.write(["Stopping the assistant…"])
         stack.stop()
 
 

@@ -8,6 +8,7 @@ import logging
 import logging.config
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator
 
@@ -393,7 +394,9 @@ def test_logging_yml_redacts_every_logger_and_handler(monkeypatch):
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     monkeypatch.setattr(structlog.processors.dict_tracebacks.format_exception, "show_locals", True)
     monkeypatch.setattr(structlog.dev.rich_traceback, "show_locals", True)
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # logging.yml also drops warnings' noise
     logging.config.dictConfig(yaml.safe_load((ROOT / "logging.yml").read_text()))
+    assert getattr(warnings.showwarning, "drops_noise", False)  # bot/processes/warning_filters.py
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)  # added afterwards, without any filter
     logger = logging.getLogger("rasa.core.processor.test")
