@@ -21,7 +21,7 @@ from rasa.core.nlg.interpolator import interpolate_text
 from rasa.shared.core.domain import Domain
 
 DOMAIN_DIR = Path(__file__).resolve().parents[1] / "domain"
-FACTS = ("emergency_number", "healthline_number", "clinic_address")
+FACTS = ("emergency_number", "healthline_number", "clinic_address", "clinic_city")
 _VARIABLE = re.compile(r"{([^\n{}]+?)}")  # a response variable, as rasa.core.nlg.interpolator reads it
 
 

@@ -44,7 +44,7 @@ class ClinicProfile:
     @property
     def address(self) -> str:
         """The clinic's address, from domain/facts.yml."""
-        return facts()["clinic_address"]
+        return "{clinic_address}, {clinic_city}".format(**facts())
 
     def contact_route(self) -> str:
         """How a patient reaches a person at the clinic, from what the profile knows."""
