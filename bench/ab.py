@@ -27,7 +27,11 @@ KEYS = ("one_p50", "one_p95", "ten_p50", "ten_p95", "ten_tput")
 def measure_here(port: int) -> Dict[str, float]:
     """Start this checkout's stack, play the load, stop it; medians of the runs."""
     from bench.load import run_load
-    from bot.processes.launcher import ROOT, Stack
+
+    try:
+        from bot.processes.launcher import ROOT, Stack
+    except ImportError:  # a checkout from before #12's layout
+        from bot.launcher import ROOT, Stack  # type: ignore[no-redef]
 
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(

@@ -120,7 +120,7 @@ def file_section(name: str, rows: List[Dict], summary: Dict) -> List[str]:
         ]
 
     return [
-        f"## tests/{name}",
+        f"## tests/data/{name}",
         "",
         f"- recall (emergency lines that get the urgent-care advice): {summary['recall']:.1%} "
         f"of {summary['emergency_lines']} (threshold {MIN_RECALL:.0%})",
@@ -167,7 +167,7 @@ def write_report(per_file: Dict[str, Dict]) -> None:
         "| file | lines | recall | over-triage |",
         "|---|---|---|---|",
         *[
-            f"| tests/{name} | {r['summary']['lines']} | {r['summary']['recall']:.1%} "
+            f"| tests/data/{name} | {r['summary']['lines']} | {r['summary']['recall']:.1%} "
             f"of {r['summary']['emergency_lines']} | {r['summary']['over_triage']:.1%} "
             f"of {r['summary']['lookalike_lines']} |"
             for name, r in per_file.items()
