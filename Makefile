@@ -28,8 +28,9 @@ $(SPACY)/.stamp: bot/nlu/build_spacy.py bot/nlu/spacy_patterns.py bot/clinic/acc
 	@$(ENV); $(PY) -m bot.nlu.build_spacy $(SPACY)
 	touch $@
 
+# Training never rewrites them: it stops if they are stale (so a stale file in git cannot pass unnoticed).
 $(GENERATED_RULES) &: $(RULE_SOURCES) | venv
-	@$(ENV); $(PY) -m bot.dialogue.rule_files
+	@$(ENV); $(PY) -m bot.dialogue.rule_files --check
 
 rules: | venv ## write the rules generated from bot/dialogue/intents.py (data/rules/answers.yml, form_interruptions.yml)
 	@$(ENV); $(PY) -m bot.dialogue.rule_files

@@ -13,7 +13,7 @@ import logging
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -61,28 +61,9 @@ def _forms(domain: DomainDict) -> Dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _domain_files() -> Dict[str, Any]:
-    from rasa.shared.core.domain import Domain  # only when an action has no domain at hand (FORM_SLOTS)
+    from rasa.shared.core.domain import Domain  # only when Rasa sent no domain
 
     return Domain.load(ROOT / "domain").as_dict()
-
-
-class _FormSlots(Mapping[str, List[str]]):
-    """`form_slots` for every form of the domain files in domain/, read once, when first looked up."""
-
-    def __getitem__(self, form: str) -> List[str]:
-        if form not in _domain_files()["forms"]:
-            raise KeyError(form)
-        return form_slots(form, _domain_files())
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_domain_files()["forms"])
-
-    def __len__(self) -> int:
-        return len(_domain_files()["forms"])
-
-
-# form -> the slots it fills, for actions without the domain at hand (e.g. FORM_SLOTS["contact_form"]).
-FORM_SLOTS: Mapping[str, List[str]] = _FormSlots()
 
 
 def claim_answer(intent: Optional[str], text: str) -> Optional[str]:

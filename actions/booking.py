@@ -1,9 +1,9 @@
 """Hand-off to booking: the online booking link, and call-back / hand-off requests recorded for staff.
 
 What the patient is told is in domain/booking.yml; these actions choose the response and fill its variables.
-A response that quotes the patient's own details (name, masked phone or email) is filled here (`_say`), not
-by Rasa: Rasa keeps the variables it was given in the message's metadata, which its debug log prints and
-stores, whereas the message's text is redacted in the logs (bot/privacy/log_redaction.py).
+Rasa keeps the variables of a response in the bot message's metadata; where they are the patient's own details
+(name, masked phone or email) the logs hide them like the text (bot/privacy/log_redaction.py, `redact_bot_metadata`;
+tests/e2e/test_zz_log_privacy.py).
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.acc_eligibility import FORM_SLOTS, _interruption, _latest, _leaving, claim_answer
+from actions.acc_eligibility import _interruption, _latest, _leaving, claim_answer, form_slots
 from bot.clinic.contact_details import parse_contact, parse_name, without_contact
 from bot.clinic.profile import ClinicProfile, load_profile
-from bot.responses import response_text
 from bot.storage.booking_requests import BookingRequest, shared_store
 
 logger = logging.getLogger(__name__)
@@ -144,7 +143,7 @@ class ValidateContactForm(FormValidationAction):
         if not name:
             dispatcher.utter_message(response="utter_contact_name_unclear")
         elif tracker.get_slot("requested_slot") != "contact_name":
-            _say(dispatcher, "utter_contact_name_changed", name=name)
+            dispatcher.utter_message(response="utter_contact_name_changed", name=name)
         return {"contact_name": name}
 
     def validate_contact_detail(
@@ -152,7 +151,9 @@ class ValidateContactForm(FormValidationAction):
     ):
         contact = parse_contact(str(value or ""))
         if contact and tracker.get_slot("requested_slot") == "share_acc_details":
-            _say(dispatcher, "utter_contact_detail_changed", contact=_mask_contact(contact.phone, contact.email))
+            dispatcher.utter_message(
+                response="utter_contact_detail_changed", contact=_mask_contact(contact.phone, contact.email)
+            )
         if not contact:
             dispatcher.utter_message(response="utter_contact_detail_invalid")
             return {"contact_detail": None}
@@ -165,11 +166,6 @@ class ValidateContactForm(FormValidationAction):
             return {"share_acc_details": value}
         dispatcher.utter_message(response="utter_share_acc_details_unclear")
         return {"share_acc_details": None}
-
-
-def _say(dispatcher: CollectingDispatcher, response: str, **details: str) -> None:
-    """Send a domain response that quotes the patient's details, filled here so they are only in its text."""
-    dispatcher.utter_message(text=response_text(response, **details))
 
 
 def _mask_contact(phone: Optional[str], email: Optional[str]) -> str:
@@ -189,7 +185,7 @@ class ActionSubmitContactRequest(Action):
         contact = parse_contact(tracker.get_slot("contact_detail") or "")
         name = tracker.get_slot("contact_name")
         kind = tracker.get_slot("request_kind") or "booking"
-        reset = [SlotSet(slot, None) for slot in FORM_SLOTS["contact_form"]]
+        reset = [SlotSet(slot, None) for slot in form_slots("contact_form", domain)]
         if not contact or not name:
             dispatcher.utter_message(response="utter_contact_request_incomplete")
             return reset
@@ -220,9 +216,8 @@ class ActionSubmitContactRequest(Action):
                 response="utter_contact_request_failed", contact_route=load_profile().contact_route()
             )
             return reset
-        _say(
-            dispatcher,
-            "utter_contact_request_sent_with_acc" if acc_details else "utter_contact_request_sent",
+        dispatcher.utter_message(
+            response="utter_contact_request_sent_with_acc" if acc_details else "utter_contact_request_sent",
             name=name,
             contact=_mask_contact(contact.phone, contact.email),
             topic=REQUEST_TOPICS.get(kind, REQUEST_TOPICS["handoff"]),

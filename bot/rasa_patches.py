@@ -9,8 +9,11 @@ then change CHECKED_RASA_VERSION.
 Not here, because they are not changes to Rasa's code: Rasa's extension points configured in credentials.yml
 and endpoints.yml (the channels in bot/channels/, the tracker store and lock store in bot/storage/, the NLU
 components in bot/nlu/, each documenting what it does differently from the Rasa class it extends), and the
-redaction of every process's logs (bot/privacy/log_redaction.py: a logging filter and record factory installed by
-logging.yml in the Rasa processes, the action server and the web service alike).
+redaction of every process's logs (bot/privacy/log_redaction.py: a logging filter, a record factory and exception
+hooks installed by logging.yml in the Rasa processes, the action server and the web service alike, and structlog's
+renderers told not to print frame locals, `stop_structlog_collecting_locals`), and the library warnings kept out of
+`make run`'s terminal (bot/processes/warning_filters.py, a `warnings.showwarning` hook). Those change what is logged,
+not what Rasa does, and must hold in processes that never import Rasa.
 
 1. No silent fallback to memory (`Agent._create_tracker_store`). Rasa wraps the tracker store in a
    `FailSafeTrackerStore` that, when the database fails, logs and carries on with an in-memory store: forms

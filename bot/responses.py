@@ -28,7 +28,7 @@ _VARIABLE = re.compile(r"{([^\n{}]+?)}")  # a response variable, as rasa.core.nl
 def load_domain(path: Path = DOMAIN_DIR) -> Domain:
     """The domain as Rasa loads it, without the notice Rasa prints on every load (slot auto-fill removed in 3.0)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", message="Slot auto-fill has been removed")
         return Domain.load(path)
 
 

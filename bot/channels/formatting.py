@@ -16,7 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-DEFAULT_PROMPT = "Please choose an option:"
+from bot.responses import response_text
+
+DEFAULT_PROMPT = response_text("utter_choose_option")  # buttons need a text on Messenger and Instagram
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Awaitable, Callable, Optional
+from typing import Awaitable, Callable, Dict, Optional
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from bot.processes.request_limits import WEB_MAX_BYTES
+from bot.responses import response_text
 from bot.storage.booking_requests import BookingRequestStore, shared_store
 from bot.web import demo_page, readiness, staff_api, widget_files
 from bot.web.assets import MissingWidgetDependency, WidgetBundle, build_bundle, loader_script
@@ -37,6 +38,11 @@ async def limit_body_and_add_headers(request: Request, call_next: Callable[[Requ
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+def widget_defaults(settings: WebSettings) -> Dict[str, str]:
+    """What the loader tells the widget when the page's <script> tag does not say otherwise."""
+    return {"serverUrl": settings.browser_rasa_url, "footnote": response_text("utter_widget_footnote")}
 
 
 def widget_files_or_none(settings: WebSettings) -> Optional[WidgetBundle]:
@@ -63,7 +69,7 @@ def create_app(
     app.state.web = WebState(
         settings=settings,
         bundle=bundle,
-        loader=loader_script(bundle, {"serverUrl": settings.browser_rasa_url}) if bundle else None,
+        loader=loader_script(bundle, widget_defaults(settings)) if bundle else None,
         store_factory=store_factory or functools.partial(shared_store, settings.booking_requests_db_url),
     )
     app.add_middleware(

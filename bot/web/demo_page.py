@@ -20,7 +20,7 @@ PAGE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{name} | Wellington Central</title>
+<title>{name} | {address}</title>
 <link rel="icon" href="data:,">
 <style>
   body {{ margin: 0; font: 17px/1.6 Georgia, "Times New Roman", serif; color: #1d2424; background: #fbfaf7; }}

@@ -213,6 +213,8 @@ def test_loader_is_short_cached_and_points_at_the_versioned_bundle(store):
     assert "immutable" not in response.headers["cache-control"]
     assert f"widget/{BUNDLE.filename}" in response.text
     assert '"serverUrl": "https://chat.example"' in response.text
+    # the footnote under the widget's input: its emergency number from domain/facts.yml, through the domain
+    assert '"footnote": "Automated assistant, not medical advice. In an emergency call 111."' in response.text
     assert response.headers["x-content-type-options"] == "nosniff"
 
 

@@ -17,7 +17,6 @@ from rasa_sdk.executor import CollectingDispatcher
 import actions.acc_eligibility as acc
 import actions.form_questions as questions
 from actions.acc_eligibility import (
-    FORM_SLOTS,
     ActionAccVerdict,
     ActionCancelForm,
     ValidateAccEligibilityForm,
@@ -257,15 +256,15 @@ def test_cancel_forgets_the_contact_forms_answers_too():
 
 
 def test_a_forms_slots_are_its_questions_in_the_domain_and_its_flows_own():
-    assert form_slots("acc_eligibility_form", DOMAIN) == FORM_SLOTS["acc_eligibility_form"]
-    assert FORM_SLOTS["contact_form"] == [
-        "contact_name", "contact_detail", "share_acc_details", "request_kind", "appointment_type"
+    assert form_slots("acc_eligibility_form", DOMAIN) == [
+        "injury_date", "claim_status", "acc45", "read_code", "acc45_attempts", "eligibility"
     ]  # fmt: skip
-    assert set(FORM_SLOTS) == set(DOMAIN["forms"])
+    contact_form = ["contact_name", "contact_detail", "share_acc_details", "request_kind", "appointment_type"]
+    assert form_slots("contact_form", DOMAIN) == contact_form
     # without the domain (Rasa's selective domain), the domain files say it
     t = tracker("stop", "stop", {"contact_name": "Aroha"}, "contact_form")
     events = asyncio.run(ActionCancelForm().run(CollectingDispatcher(), t, {}))
-    assert list(slots_set(events))[1:] == FORM_SLOTS["contact_form"]
+    assert list(slots_set(events))[1:] == contact_form
 
 
 # --- the form converses: an opening message fills it in, corrections in the patient's own words (#11) ---

@@ -23,6 +23,7 @@ LITERALS = {
     "111": re.compile(r"(?<!\d)111(?!\d)"),
     "0800 611 116": re.compile(r"0800\s*611\s*116"),
     "Terrace": re.compile(r"Terrace", re.I),
+    "Wellington Central": re.compile(r"Wellington\s+Central", re.I),
 }
 NOT_SEARCHED = ("tests", ".venv", "node_modules", ".build", ".git", "models", "web_widget")
 
@@ -79,7 +80,12 @@ def places(literal: str) -> List[str]:
 
 @pytest.mark.parametrize(
     "literal, slot",
-    [("111", "emergency_number"), ("0800 611 116", "healthline_number"), ("Terrace", "clinic_address")],
+    [
+        ("111", "emergency_number"),
+        ("0800 611 116", "healthline_number"),
+        ("Terrace", "clinic_address"),
+        ("Wellington Central", "clinic_address"),
+    ],
 )
 def test_each_fact_is_written_once_in_domain_facts(literal, slot):
     assert places(literal) == [f"domain/facts.yml:slots.{slot}.initial_value"]

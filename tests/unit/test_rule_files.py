@@ -8,6 +8,7 @@ import pytest
 import yaml
 from rasa.shared.core.domain import Domain
 
+from bot.dialogue import rule_files
 from bot.dialogue.intents import FORMS, GOES_TO_FORM, INTENTS, row, row_key
 from bot.dialogue.interruptions import answer_action, ends_form, is_interruption
 from bot.dialogue.rule_files import COMMAND, RULES_DIR, generated_files, intents_without_row
@@ -85,3 +86,14 @@ def test_answers_and_the_rest_go_to_the_form(intent):
     assert not is_interruption(intent, "acc_eligibility_form") and not ends_form(intent, "contact_form")
     if intent in INTENTS:
         assert INTENTS[intent].during_form is GOES_TO_FORM
+
+
+def test_the_check_before_training_passes_on_current_files_and_names_stale_ones(monkeypatch, tmp_path, capsys):
+    assert rule_files.main(["--check"]) == 0
+    stale = tmp_path / "answers.yml"
+    stale.write_text("rules: []\n")
+    monkeypatch.setattr(rule_files, "generated_files", lambda: {stale: "rules:\n  - rule: x\n"})
+    monkeypatch.setattr(rule_files, "ROOT", tmp_path)
+    assert rule_files.main(["--check"]) == 1
+    assert "answers.yml is not what bot/dialogue/intents.py writes now: run `make rules`" in capsys.readouterr().err
+    assert stale.read_text() == "rules: []\n"  # the check writes nothing
