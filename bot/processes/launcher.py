@@ -262,7 +262,8 @@ class Stack:
         """The web service (bot/web): widget, demo page, /healthz, /readyz, staff API; settings via environment."""
         self._spawn(
             "web",
-            [sys.executable, "-m", "bot.web"],
+            # through warning_filters: the domain's loader (bot/responses.py) imports Rasa, whose imports warn
+            [sys.executable, "-m", "bot.processes.warning_filters", "bot.web"],
             extra_env={
                 "WEB_HOST": self.host,
                 "WEB_PORT": str(self.web_port),

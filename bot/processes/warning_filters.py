@@ -11,8 +11,9 @@ They are dropped when they would be shown (a `warnings.showwarning` hook), not b
 every DeprecationWarning, every UserWarning), and the first entry that matches wins.
 
 Installed in the Rasa process by logging.yml (its `quiet_warnings` filter: Rasa reads the logging config
-before it imports the libraries that warn), and in the action server by the launcher, which runs it as
-`python -m bot.processes.warning_filters bot.processes.action_server ...` (rasa-sdk's imports warn first).
+before it imports the libraries that warn), and in the action server and the web service by the launcher, which
+runs them as `python -m bot.processes.warning_filters bot.processes.action_server ...` (rasa-sdk's imports warn
+first) and `... bot.web` (it reads the domain's responses with Rasa's loader).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ NOISE: Tuple[Tuple[str, str], ...] = (
     (r"(matplotlib|packaging)/\w+\.py", r"'\w+' deprecated - use '\w+'"),  # pyparsing 3's renamed methods
     (r"typer/\w+\.py", r"'(click\.utils\.get_\w+_stream|BaseCommand)' is deprecated"),  # Click 8.2
     (r"spacy/cli/_util\.py", r"Importing 'parser\.split_arg_string' is deprecated"),  # Click 8.2
+    (r"<frozen importlib\._bootstrap>", r"the load_module\(\) method is deprecated"),  # a Rasa dependency's importer
 )
 _NOISE = tuple((re.compile(rf"(?:^|[/\\]){path}$"), re.compile(message)) for path, message in NOISE)
 

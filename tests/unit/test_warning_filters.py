@@ -32,6 +32,13 @@ SEEN_AT_START_UP = [
 ]
 
 
+def test_the_importers_notice_from_a_frozen_module_is_noise():
+    """Seen when the web service and the action server import Rasa (the domain's loader, bot/responses.py)."""
+    message = "the load_module() method is deprecated and slated for removal in Python 3.12; use exec_module() instead"
+    assert is_noise(message, DeprecationWarning, "<frozen importlib._bootstrap>")
+    assert not is_noise(message, DeprecationWarning, f"{SITE}/mypackage/loader.py")
+
+
 @pytest.mark.parametrize("path, message", SEEN_AT_START_UP)
 def test_the_start_up_noise_is_recognised_by_file_and_message(path, message):
     assert is_noise(message, DeprecationWarning, f"{SITE}/{path}")
