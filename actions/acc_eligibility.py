@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -34,10 +32,10 @@ from bot.clinic.injury_dates import PROBLEM_FUTURE, clinic_today, format_date, p
 from bot.clinic.profile import load_profile
 from bot.dialogue.interruptions import ends_form, is_interruption
 from bot.dialogue.short_replies import DONT_KNOW, NO, YES, says_dont_know, yes_no_answer
+from bot.responses import DOMAIN
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
 MAX_ACC45_ATTEMPTS = 3
 # Slots a form's flow sets besides its questions (the domain's `required_slots`): forgotten with its answers.
 FLOW_SLOTS = {
@@ -56,14 +54,7 @@ def form_slots(form: str, domain: DomainDict) -> List[str]:
 
 def _forms(domain: DomainDict) -> Dict[str, Any]:
     """The domain's forms; those of the domain files if Rasa sent no domain (its `enable_selective_domain`)."""
-    return (domain or {}).get("forms") or _domain_files()["forms"]
-
-
-@lru_cache(maxsize=1)
-def _domain_files() -> Dict[str, Any]:
-    from rasa.shared.core.domain import Domain  # only when Rasa sent no domain
-
-    return Domain.load(ROOT / "domain").as_dict()
+    return (domain or {}).get("forms") or DOMAIN.forms
 
 
 def claim_answer(intent: Optional[str], text: str) -> Optional[str]:

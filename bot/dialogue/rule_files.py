@@ -11,11 +11,11 @@ tests/unit/test_rule_files.py fails when a file is not what this writes now.
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
 from bot.dialogue.intents import ENDS, FORMS, INTERRUPTS, SWITCHES, Intent, row
+from bot.processes import warning_filters
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "data" / "rules"
@@ -31,12 +31,10 @@ HEADER = [
 
 
 def domain_intents() -> List[str]:
-    """The intents of domain/, in the order Rasa lists them."""
-    from rasa.shared.core.domain import Domain
+    """The intents of domain/, in the order Rasa lists them (the domain as bot/responses.py loaded it)."""
+    from bot.responses import DOMAIN  # imported here: the action server reads this package without it
 
-    with warnings.catch_warnings():  # Rasa's notice on every load of a domain with slots, noise here
-        warnings.filterwarnings("ignore", message="Slot auto-fill has been removed")
-        return list(Domain.load(ROOT / "domain").intents)
+    return list(DOMAIN.intents)
 
 
 def _rows(intents: Iterable[str]) -> List[tuple]:
@@ -118,6 +116,7 @@ def stale_files() -> List[Path]:
 def main(argv: Optional[List[str]] = None) -> int:
     """Write the rule files; with --check, only say which are stale (exit 1), writing nothing."""
     argv = sys.argv[1:] if argv is None else argv
+    warning_filters.install()  # it runs before every training: no library notices from Rasa's imports
     if "--check" in argv:
         stale = stale_files()
         for path in stale:
