@@ -16,7 +16,7 @@ TRAINING_FILES := config.yml $(wildcard domain/*.yml) $(GENERATED_RULES) $(shell
 
 WIDGET_DEPS := web_widget/node_modules/.stamp
 
-.PHONY: help venv system-deps widget-deps run shell test bench profile lint validate rules train nlu-compare clean retention run-production bench-production
+.PHONY: help venv system-deps widget-deps run shell test bench profile lint validate rules train nlu-compare clean retention run-production bench-production staff-user
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -54,6 +54,9 @@ run: venv $(MODEL) $(WIDGET_DEPS) ## start the action server, Rasa (:5005) and t
 
 shell: venv $(MODEL) ## talk to the assistant in the terminal (rasa shell), with the action server (both on loopback)
 	@$(ENV); exec $(PY) -m bot.processes.launcher shell
+
+staff-user: venv ## make a staff account for the console (asks for user name, first name, password)
+	@$(ENV); $(PY) -m bot.staff.create_user
 
 validate: venv $(GENERATED_RULES) ## check training data and domain
 	@$(ENV); $(RASA) data validate --domain domain --fail-on-warnings

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = f"sqlite:///{ROOT / '.data' / 'requests.sqlite'}"
 KINDS = ("booking", "handoff")
+STATUSES = ("new", "in_progress", "done")  # staff move a request along these in the console
 
 _metadata = sa.MetaData()
 requests_table = sa.Table(
@@ -36,7 +37,12 @@ requests_table = sa.Table(
     sa.Column("appointment_type", sa.String(40)),
     sa.Column("acc_details", sa.Text),  # JSON, only when the patient agreed to share
     sa.Column("note", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False, server_default="new", index=True),
+    sa.Column("status_by", sa.String(40)),  # the staff user name of the last change
+    sa.Column("status_at", sa.DateTime(timezone=True)),
 )
+# Columns added after the table first shipped: added to an existing table when a store opens it.
+LATER_COLUMNS = ("status", "status_by", "status_at")
 
 
 @dataclass
@@ -54,10 +60,14 @@ class BookingRequest:
     note: Optional[str] = None
     id: Optional[int] = None
     created_at: Optional[datetime] = field(default=None)
+    status: str = "new"
+    status_by: Optional[str] = None
+    status_at: Optional[datetime] = None
 
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)
-        data["created_at"] = self.created_at.isoformat() if self.created_at else None
+        for name in ("created_at", "status_at"):
+            data[name] = data[name].isoformat() if data[name] else None
         return data
 
 
@@ -74,12 +84,13 @@ class BookingRequestStore:
             Path(self.url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(self.url, future=True, pool_pre_ping=True)
         _metadata.create_all(self.engine)
+        add_later_columns(self.engine)
 
     def add(self, request: BookingRequest) -> BookingRequest:
         if request.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {request.kind!r}")
         created = datetime.now(timezone.utc)
-        values = {k: v for k, v in request.to_dict().items() if k not in ("id", "created_at")}
+        values = {k: v for k, v in request.to_dict().items() if k not in ("id", "created_at", "status_at")}
         values["acc_details"] = json.dumps(request.acc_details) if request.acc_details else None
         with self.engine.begin() as conn:
             result = conn.execute(requests_table.insert().values(created_at=created, **values))
@@ -88,7 +99,11 @@ class BookingRequestStore:
         return request
 
     def list(
-        self, limit: int = 100, kind: Optional[str] = None, sender_id: Optional[str] = None
+        self,
+        limit: int = 100,
+        kind: Optional[str] = None,
+        sender_id: Optional[str] = None,
+        status: Optional[str] = None,
     ) -> List[BookingRequest]:
         """Newest first."""
         query = sa.select(requests_table).order_by(requests_table.c.id.desc()).limit(limit)
@@ -96,8 +111,39 @@ class BookingRequestStore:
             query = query.where(requests_table.c.kind == kind)
         if sender_id:
             query = query.where(requests_table.c.sender_id == sender_id)
+        if status:
+            query = query.where(requests_table.c.status == status)
         with self.engine.connect() as conn:
             return [self._from_row(row._mapping) for row in conn.execute(query)]
+
+    def get(self, request_id: int) -> Optional[BookingRequest]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(requests_table).where(requests_table.c.id == request_id)).first()
+        return self._from_row(row._mapping) if row else None
+
+    def count_by_status(self) -> Dict[str, int]:
+        """{"new": 3, "in_progress": 1, "done": 20}: every status, 0 when none."""
+        query = sa.select(requests_table.c.status, sa.func.count()).group_by(requests_table.c.status)
+        with self.engine.connect() as conn:
+            counts = dict(conn.execute(query).all())
+        return {status: int(counts.get(status, 0)) for status in STATUSES}
+
+    def set_status(self, request_id: int, status: str, by: str) -> Optional[BookingRequest]:
+        """Moves the request to `status`, recording who and when; None when there is no such request."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                requests_table.update()
+                .where(requests_table.c.id == request_id)
+                .values(status=status, status_by=by, status_at=datetime.now(timezone.utc))
+            ).rowcount
+        return self.get(request_id) if changed else None
+
+    def ids_of_sender(self, sender_id: str) -> List[int]:
+        with self.engine.connect() as conn:
+            query = sa.select(requests_table.c.id).where(requests_table.c.sender_id == sender_id)
+            return [int(row.id) for row in conn.execute(query)]
 
     def delete_sender(self, sender_id: str) -> int:
         with self.engine.begin() as conn:
@@ -112,10 +158,24 @@ class BookingRequestStore:
     def _from_row(row: Any) -> BookingRequest:
         data = dict(row)
         data["acc_details"] = json.loads(data["acc_details"]) if data.get("acc_details") else None
-        created = data.get("created_at")
-        if isinstance(created, datetime) and created.tzinfo is None:
-            data["created_at"] = created.replace(tzinfo=timezone.utc)
+        for name in ("created_at", "status_at"):
+            value = data.get(name)
+            if isinstance(value, datetime) and value.tzinfo is None:
+                data[name] = value.replace(tzinfo=timezone.utc)
+        data["status"] = data.get("status") or "new"
         return BookingRequest(**data)
+
+
+def add_later_columns(engine: sa.engine.Engine) -> None:
+    """ALTER TABLE for the columns a database made before them lacks (LATER_COLUMNS); nothing when present."""
+    present = {column["name"] for column in sa.inspect(engine).get_columns("booking_requests")}
+    missing = [name for name in LATER_COLUMNS if name not in present]
+    with engine.begin() as conn:
+        for name in missing:
+            column = requests_table.c[name]
+            kind = column.type.compile(dialect=engine.dialect)
+            default = " NOT NULL DEFAULT 'new'" if name == "status" else ""
+            conn.execute(sa.text(f"ALTER TABLE booking_requests ADD COLUMN {name} {kind}{default}"))
 
 
 @functools.lru_cache(maxsize=8)

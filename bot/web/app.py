@@ -1,4 +1,4 @@
-"""The web service (FastAPI): the chat widget's files, the demo page, /healthz, /readyz and the staff API.
+"""The web service (FastAPI): the chat widget's files, the demo page, /healthz, /readyz, the staff API and console.
 
 Run it with `python -m bot.web` (bot/processes/launcher.py starts it as the third process of the stack).
 One router per concern (bot/web/widget_files.py, demo_page.py, readiness.py, staff_api.py); what the routes
@@ -14,12 +14,15 @@ from typing import Awaitable, Callable, Dict, Optional
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from bot.processes.request_limits import WEB_MAX_BYTES
 from bot.responses import response_text
 from bot.storage.booking_requests import BookingRequestStore, shared_store
-from bot.web import demo_page, readiness, staff_api, widget_files
+from bot.web import console, demo_page, readiness, staff_api, widget_files
 from bot.web.assets import MissingWidgetDependency, WidgetBundle, build_bundle, loader_script
+from bot.web.console.auth import LoginRequired, redirect_to_login
+from bot.web.console.templates import HERE as CONSOLE_DIR
 from bot.web.dependencies import WebState
 from bot.web.settings import WebSettings
 
@@ -80,6 +83,12 @@ def create_app(
         max_age=600,
     )
     app.middleware("http")(limit_body_and_add_headers)
-    for router in (demo_page.router, widget_files.router, readiness.router, staff_api.router):
+    for router in (demo_page.router, widget_files.router, readiness.router, staff_api.router, console.router):
         app.include_router(router)
+    app.mount("/staff/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static")
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, error: LoginRequired) -> Response:
+        return redirect_to_login(request, error.next_path)
+
     return app

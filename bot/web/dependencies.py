@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Annotated, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 from fastapi import Depends, Request
 
@@ -16,16 +16,20 @@ from bot.storage.booking_requests import BookingRequestStore
 from bot.web.assets import Asset, WidgetBundle
 from bot.web.settings import WebSettings
 
+if TYPE_CHECKING:
+    from bot.web.console.services import StaffServices
+
 
 @dataclass
 class WebState:
-    """The settings, the widget's files (None when not installed) and the staff API's request store."""
+    """The settings, the widget's files (None when not installed), the request store and the console's services."""
 
     settings: WebSettings
     bundle: Optional[WidgetBundle]
     loader: Optional[Asset]
     store_factory: Callable[[], BookingRequestStore]
     _store: Optional[BookingRequestStore] = None
+    _staff: Optional[StaffServices] = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self) -> BookingRequestStore:
@@ -34,6 +38,16 @@ class WebState:
             if self._store is None:
                 self._store = self.store_factory()
             return self._store
+
+    def staff(self) -> StaffServices:
+        """The staff console's accounts, sessions, audit log, transcripts and takeover client, made on first use."""
+        from bot.web.console.services import StaffServices
+
+        store = self.store()
+        with self._lock:
+            if self._staff is None:
+                self._staff = StaffServices.create(self.settings, store)
+            return self._staff
 
 
 def web_state(request: Request) -> WebState:

@@ -64,6 +64,13 @@ class WebSettings(BaseSettings):
     widget_dir: Path = Field(ROOT / "web_widget", env="WIDGET_DIR")
     loader_max_age: int = Field(300, env="WEB_LOADER_MAX_AGE")  # seconds browsers may cache /widget.js
     readiness_timeout: float = Field(2.0, env="WEB_READINESS_TIMEOUT")
+    # staff console (bot/web/console/): sessions end after this long without a request, and after this many hours
+    staff_session_idle_minutes: int = Field(30, env="STAFF_SESSION_IDLE_MINUTES")
+    staff_session_hours: int = Field(12, env="STAFF_SESSION_HOURS")
+    # the session cookie's Secure flag: None = when the request came over https (X-Forwarded-Proto behind nginx)
+    staff_cookie_secure: Optional[bool] = Field(None, env="STAFF_COOKIE_SECURE")
+    # the Rasa process's staff routes (live takeover, bot/channels/staff.py); unset = takeover unavailable
+    staff_channel_token: Optional[str] = Field(None, env="STAFF_CHANNEL_TOKEN", repr=False)
     # uvicorn's per-request log (off: quieter, and URLs can carry sender ids); 1/true/yes turn it on
     access_log: bool = Field(False, env="WEB_ACCESS_LOG")
 
@@ -94,7 +101,7 @@ class WebSettings(BaseSettings):
             origins = parse_origins(origins)
         return tuple(origins or ()) or default_allowed_origins(values.get("port", 8000))
 
-    @validator("staff_api_token", "booking_requests_db_url")
+    @validator("staff_api_token", "booking_requests_db_url", "staff_channel_token")
     def _blank_is_unset(cls, value: Optional[str]) -> Optional[str]:
         return value or None
 

@@ -1,0 +1,68 @@
+"""Jinja2 templates of the console (bot/web/console/templates/), with the filters they use and the headers every
+console page gets: never cached, never framed, scripts and styles only from this service (CSP)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, Optional
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+
+CLINIC_TIME = ZoneInfo("Pacific/Auckland")
+HERE = Path(__file__).resolve().parent
+CONSOLE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+KIND_LABELS = {"booking": "Call-back to book", "handoff": "Call-back: wants a person"}
+STATUS_LABELS = {"new": "New", "in_progress": "In progress", "done": "Done"}
+CHANNEL_LABELS = {
+    "web": "Website chat",
+    "socketio": "Website chat",
+    "messenger": "Messenger",
+    "facebook": "Messenger",
+    "instagram": "Instagram",
+    "rest": "REST (staff/tests)",
+}
+
+
+def channel_label(channel: Any) -> str:
+    return CHANNEL_LABELS.get(str(channel or ""), str(channel or "unknown"))
+
+
+def clinic_time(value: Optional[datetime]) -> str:
+    """'Sat 29 Nov, 10:32 am' in New Zealand time."""
+    if value is None:
+        return ""
+    local = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(CLINIC_TIME)
+    return local.strftime("%a %-d %b, %-I:%M ") + local.strftime("%p").lower()
+
+
+templates.env.filters["clinic_time"] = clinic_time
+
+
+def render(request: Request, name: str, context: Dict[str, Any], status_code: int = 200) -> Response:
+    response = templates.TemplateResponse(
+        name,
+        {
+            "request": request,
+            "kind_labels": KIND_LABELS,
+            "status_labels": STATUS_LABELS,
+            "channel_label": channel_label,
+            **context,
+        },
+        status_code=status_code,
+    )
+    response.headers.update(CONSOLE_HEADERS)
+    return response
