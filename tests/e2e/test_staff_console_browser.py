@@ -19,11 +19,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bot.staff.accounts import StaffAccounts
 from bot.storage.booking_requests import shared_store
-from tests.e2e.test_meta_channels import fb, post, text
-from tests.e2e.test_widget_browser import (  # noqa: F401 - `browser` is a fixture
+from tests.e2e.test_meta_channels import post, text
+from tests.e2e.test_widget_browser import (
     ANSWER_TIMEOUT,
     bot_message,
-    browser,
     open_demo,
     open_widget,
     run_axe,

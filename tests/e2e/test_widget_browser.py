@@ -14,29 +14,18 @@ import threading
 import time
 import urllib.request
 import zlib
-from pathlib import Path
 from typing import Callable, Dict, Iterator, List
 
 import pytest
 import socketio
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bot.channels.sender_ids import WEB, namespaced
 from tests.conftest import OUTPUT, ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = OUTPUT / "screenshots"
 AXE = ROOT / "web_widget" / "node_modules" / "axe-core" / "axe.min.js"
 WIDGET_VERSION = json.loads((ROOT / "web_widget" / "package.json").read_text())["version"]
@@ -46,16 +35,6 @@ RECONNECT_TIMEOUT = 45_000  # ms
 
 
 # ---------- fixtures and helpers
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps`")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()
