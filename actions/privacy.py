@@ -1,5 +1,8 @@
 """"Forget me": delete the patient's conversation and booking/hand-off requests, after they confirmed.
 
+Everything the staff console added goes too (bot/staff/forget.py): the audit entries about this conversation
+(one entry is left saying only that a deletion happened), its console reference and its e-mail notifications.
+
 The conversation is in Rasa's SQL tracker store: $RASA_TRACKER_DB_URL (set by bot/processes/launcher.py from the
 database it gives Rasa), else the one in endpoints.yml. Rasa saves the current session again after this
 action has run (it writes every event the database does not have yet), so the events are deleted twice:
@@ -22,6 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.privacy.retention import delete_sender_events
+from bot.staff.forget import forget_in_console
 from bot.storage.booking_requests import shared_store
 from bot.storage.database_urls import tracker_db_url
 
@@ -59,7 +63,10 @@ async def delete_after_save(url: str, sender_id: str, timeout: float = SECOND_PA
 def forget(sender_id: str, tracker_url: Optional[str] = None, requests_url: Optional[str] = None) -> List[int]:
     """Delete the sender's conversation events and requests now; return the numbers of rows deleted."""
     events = delete_sender_events(tracker_url or tracker_db_url(), sender_id)
-    requests = shared_store(requests_url).delete_sender(sender_id)
+    store = shared_store(requests_url)
+    request_ids = store.ids_of_sender(sender_id)
+    requests = store.delete_sender(sender_id)
+    forget_in_console(store.engine, sender_id, request_ids)
     return [events, requests]
 
 

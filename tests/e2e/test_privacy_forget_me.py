@@ -76,3 +76,28 @@ def test_forget_me_in_the_middle_of_a_form_stops_it_and_nothing_is_remembered(st
     rest_send(stack, sender, "Aroha Ngata")
     done = texts(rest_send(stack, sender, "021 123 4567"))
     assert "passed your request" in done and "ACC check details" not in done
+
+
+def test_forget_me_deletes_the_consoles_records_and_leaves_only_that_a_deletion_happened(stack):
+    """Audit entries and the console's reference of a conversation go with it; the audit log keeps one line."""
+    from bot.staff.audit import VIEWED_CONVERSATION, VIEWED_REQUEST, AuditLog
+    from bot.staff.conversation_refs import ConversationRefs
+
+    store = BookingRequestStore(stack.env["BOOKING_REQUESTS_DB_URL"])
+    sender, other = f"forget-{uuid.uuid4().hex[:8]}", f"keep-{uuid.uuid4().hex[:8]}"
+    contact_request(stack, sender)
+    contact_request(stack, other)
+    audit, refs = AuditLog(store.engine), ConversationRefs(store.engine)
+    mine, theirs = namespaced(REST, sender), namespaced(REST, other)
+    request_id = store.list(sender_id=mine)[0].id
+    audit.record("aroha", VIEWED_REQUEST, request_id=request_id, conversation=mine)
+    audit.record("aroha", VIEWED_CONVERSATION, conversation=theirs)
+    ref = refs.ref_for(mine)
+    assert "Shall I delete them?" in texts(rest_send(stack, sender, "forget me"))
+    assert "I've deleted this conversation" in texts(rest_send(stack, sender, "yep"))
+    assert audit.entries(conversation=mine) == [] and audit.entries(request_id=request_id) == []
+    assert refs.sender_for(ref) is None
+    latest = audit.entries(limit=1)[0]
+    assert latest.action == "a patient's data was deleted (forget me)"
+    assert latest.conversation is None and latest.request_id is None and latest.username is None
+    assert [e.action for e in audit.entries(conversation=theirs)] == [VIEWED_CONVERSATION]
