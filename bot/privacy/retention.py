@@ -7,6 +7,8 @@ $RASA_TRACKER_DB_URL, else the database of endpoints.yml, a SQLite file for loca
 An event older than the cut-off is deleted unless it belongs to the conversation's current session, which Rasa
 still reads (with sessions expiring after 60 minutes, that only keeps a session that is still going on).
 Requests: bot/storage/booking_requests.py, $BOOKING_REQUESTS_DB_URL or --requests-db-url.
+The staff console's records in that database follow the same rule: audit entries and conversation references older
+than the cut-off, and expired staff sessions, are deleted (e-mail notifications go with their requests).
 Why 90 days: docs/production.md.
 """
 
@@ -22,6 +24,9 @@ from typing import List, Optional
 
 import sqlalchemy as sa
 
+from bot.staff.audit import AuditLog
+from bot.staff.conversation_refs import ConversationRefs
+from bot.staff.sessions import SessionStore
 from bot.storage.booking_requests import BookingRequestStore
 from bot.storage.database_urls import TRACKER_DB_URL_ENV, tracker_db_url
 
@@ -79,6 +84,7 @@ def delete_sender_events(url: str, sender_id: str) -> int:
 class RetentionResult:
     events: int
     requests: int
+    console: int = 0  # audit entries, conversation references and expired staff sessions
 
 
 def apply_retention(
@@ -92,9 +98,15 @@ def apply_retention(
     try:
         when = None if now is None else datetime.fromtimestamp(now, tz=timezone.utc)
         requests = store.delete_older_than(days, now=when)
+        clock = (lambda: when) if when else None
+        console = (
+            AuditLog(store.engine, **({"clock": clock} if clock else {})).delete_older_than(days)
+            + ConversationRefs(store.engine).delete_older_than(days, now=when)
+            + SessionStore(store.engine, **({"clock": clock} if clock else {})).delete_expired()
+        )
     finally:
         store.engine.dispose()
-    return RetentionResult(events=events, requests=requests)
+    return RetentionResult(events=events, requests=requests, console=console)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -108,7 +120,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, sa.exc.SQLAlchemyError) as error:
         print(f"retention failed: {error}", file=sys.stderr)
         return 1
-    print(f"retention {args.days} days: deleted {result.events} conversation events, {result.requests} requests")
+    print(
+        f"retention {args.days} days: deleted {result.events} conversation events, {result.requests} requests, "
+        f"{result.console} staff console records"
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ A reference is random, made the first time the console links to a conversation a
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 from typing import Optional
 
 import sqlalchemy as sa
@@ -55,3 +56,9 @@ class ConversationRefs:
     def forget(self, sender_id: str) -> int:
         with self.engine.begin() as conn:
             return conn.execute(refs_table.delete().where(refs_table.c.sender_id == sender_id)).rowcount
+
+    def delete_older_than(self, days: int, now: Optional[datetime] = None) -> int:
+        """References made more than `days` ago (made again, new, if the console links the conversation later)."""
+        cutoff = (now or utc_now()) - timedelta(days=days)
+        with self.engine.begin() as conn:
+            return conn.execute(refs_table.delete().where(refs_table.c.created_at < cutoff)).rowcount

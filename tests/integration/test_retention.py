@@ -134,7 +134,7 @@ def test_command_line(tmp_path, capsys, monkeypatch):
     make_events(tracker, [("old", "user", 40), ("new", "user", 5)])
     monkeypatch.setenv("BOOKING_REQUESTS_DB_URL", f"sqlite:///{tmp_path / 'requests.sqlite'}")
     assert main(["--days", "30", "--tracker-db-url", tracker]) == 0
-    assert "deleted 1 conversation events, 0 requests" in capsys.readouterr().out
+    assert "deleted 1 conversation events, 0 requests, 0 staff console records" in capsys.readouterr().out
     assert senders_and_types(tracker) == [("new", "user")]
 
 
@@ -149,3 +149,25 @@ def test_tracker_url_from_endpoints():
     postgres = {"type": "SQL", "dialect": "postgresql", "url": "db.local", "port": 5432, "db": "rasa",
                 "username": "rasa", "password": "s3cret"}  # fmt: skip
     assert tracker_url_from_endpoints({"tracker_store": postgres}) == "postgresql://rasa:s3cret@db.local:5432/rasa"
+
+
+def test_the_staff_consoles_records_follow_the_same_cut_off(databases):
+    from bot.staff.audit import VIEWED_REQUEST, AuditLog
+    from bot.staff.conversation_refs import ConversationRefs, refs_table
+
+    tracker, requests = databases
+    make_events(tracker, [("new", "user", 1)])
+    store = BookingRequestStore(requests)
+    old_time = datetime.now(timezone.utc) - timedelta(days=100)
+    AuditLog(store.engine, clock=lambda: old_time).record("aroha", VIEWED_REQUEST, request_id=1, conversation="old")
+    AuditLog(store.engine).record("aroha", VIEWED_REQUEST, request_id=2, conversation="new")
+    refs = ConversationRefs(store.engine)
+    old_ref, new_ref = refs.ref_for("old"), refs.ref_for("new")
+    with store.engine.begin() as conn:
+        conn.execute(refs_table.update().where(refs_table.c.ref == old_ref).values(created_at=old_time))
+
+    result = apply_retention(90, tracker, requests)
+
+    assert result.console == 2
+    assert [e.conversation for e in AuditLog(store.engine).entries()] == ["new"]
+    assert refs.sender_for(old_ref) is None and refs.sender_for(new_ref) == "new"
