@@ -6,6 +6,8 @@ and fill its variables from the clinic profile.
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import Any, Dict, List, Tuple
 
 from rasa_sdk import Action, Tracker
@@ -14,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.clinic.profile import ClinicProfile, load_profile
 from bot.dialogue.offers import offer_metadata
+from bot.storage.booking_requests import BookingRequest, shared_store
 
 # intent -> (profile keys, how to name the detail in a sentence)
 DETAILS: Dict[str, tuple] = {
@@ -65,8 +68,25 @@ class ActionClinicDetails(Action):
         return []
 
 
+logger = logging.getLogger(__name__)
+CHAT_REQUEST_AGAIN_AFTER = timedelta(hours=1)  # asking again within this time adds no second "chat" request
+
+
+def record_chat_request(sender_id: str, channel: str) -> bool:
+    """A "chat" request for the staff inbox (no personal details): someone may take the conversation over."""
+    try:
+        store = shared_store()
+        if store.open_request_of(sender_id, "chat", CHAT_REQUEST_AGAIN_AFTER) is None:
+            store.add(BookingRequest(kind="chat", sender_id=sender_id, channel=channel))
+        return True
+    except Exception as error:  # noqa: BLE001 - the patient still gets the ways to reach a person
+        logger.error("could not record a chat request: %s", type(error).__name__)
+        return False
+
+
 class ActionHumanHandoff(Action):
-    """Tells the patient how to reach a person; outside a form, offers to record a hand-off request."""
+    """Tells the patient how to reach a person; outside a form, lets the team know in the staff console's inbox
+    (a "chat" request: a person may join this chat) and offers to record a call-back request."""
 
     def name(self) -> str:
         return "action_human_handoff"
@@ -79,5 +99,6 @@ class ActionHumanHandoff(Action):
         if tracker.active_loop_name:
             dispatcher.utter_message(response="utter_handoff_in_form", **route)
             return []
-        dispatcher.utter_message(response="utter_handoff", **route)
+        noted = record_chat_request(tracker.sender_id, tracker.get_latest_input_channel() or "")
+        dispatcher.utter_message(response="utter_handoff" if noted else "utter_handoff_not_noted", **route)
         return [SlotSet("request_kind", "handoff")]

@@ -19,7 +19,9 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = f"sqlite:///{ROOT / '.data' / 'requests.sqlite'}"
-KINDS = ("booking", "handoff")
+# booking: call-back to book; handoff: call-back to talk to a person; chat: asked for a person in the chat itself
+# (no details: staff can take the conversation over in the console, bot/web/console/)
+KINDS = ("booking", "handoff", "chat")
 STATUSES = ("new", "in_progress", "done")  # staff move a request along these in the console
 
 _metadata = sa.MetaData()
@@ -139,6 +141,24 @@ class BookingRequestStore:
                 .values(status=status, status_by=by, status_at=datetime.now(timezone.utc))
             ).rowcount
         return self.get(request_id) if changed else None
+
+    def open_request_of(self, sender_id: str, kind: str, within: timedelta) -> Optional[BookingRequest]:
+        """The sender's newest request of `kind` still "new" and made within `within`, if any."""
+        since = datetime.now(timezone.utc) - within
+        query = (
+            sa.select(requests_table)
+            .where(
+                requests_table.c.sender_id == sender_id,
+                requests_table.c.kind == kind,
+                requests_table.c.status == "new",
+                requests_table.c.created_at >= since,
+            )
+            .order_by(requests_table.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return self._from_row(row._mapping) if row else None
 
     def ids_of_sender(self, sender_id: str) -> List[int]:
         with self.engine.connect() as conn:

@@ -66,9 +66,29 @@ def test_prices_include_acc_co_payment_when_known():
     assert "ACC co-payment: $20" in text
 
 
-def test_human_handoff_says_it_is_automated_and_starts_a_handoff_request():
+def test_human_handoff_says_it_is_automated_and_starts_a_handoff_request(tmp_path, monkeypatch):
+    from bot.storage.booking_requests import shared_store
+
+    url = f"sqlite:///{tmp_path / 'requests.sqlite'}"
+    monkeypatch.setenv("BOOKING_REQUESTS_DB_URL", url)
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionHumanHandoff().run(dispatcher, tracker_with_intent("human_handoff"), {}))
     text = rendered(dispatcher.messages)[0]["text"]
     assert "automated assistant" in text and "163 The Terrace" in text
+    assert "they'll join this chat" in text
     assert [(e["name"], e["value"]) for e in events] == [("request_kind", "handoff")]
+    # the inbox has one "chat" request with no personal details; asking again adds none
+    asyncio.run(ActionHumanHandoff().run(CollectingDispatcher(), tracker_with_intent("human_handoff"), {}))
+    chats = shared_store(url).list(kind="chat")
+    assert [(r.sender_id, r.name, r.phone, r.email) for r in chats] == [("unit", None, None, None)]
+
+
+def test_human_handoff_without_the_inbox_still_gives_the_ways_to_reach_a_person(tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the database's folder should be")
+    monkeypatch.setenv("BOOKING_REQUESTS_DB_URL", f"sqlite:///{blocked / 'requests.sqlite'}")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionHumanHandoff().run(dispatcher, tracker_with_intent("human_handoff"), {}))
+    text = rendered(dispatcher.messages)[0]["text"]
+    assert "automated assistant" in text and "163 The Terrace" in text
+    assert "join this chat" not in text  # nothing promised that was not recorded
