@@ -93,8 +93,9 @@ _VALUE_PAIR = re.compile(
 
 _URL_QUERY = re.compile(r"""((?:\b[A-Za-z][A-Za-z0-9+.-]*://|(?<=[\s'"(\[=])/)[^\s'"?#<>]*)([?#])[^\s'"<>]+""")
 _ENCODED = re.compile(r"""(?<![^\s'"<>])[^\s'"<>]*?(?:%[0-9A-Fa-f]{2}|\d\+\d)[^\s'"<>]*""")
-# anything like an email, even cut short: "aroha.ngata@exam", "kiri@"
-_PARTIAL_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]*(?:\.[\w-]*)*")
+# anything like an email, even cut short: "aroha.ngata@exam", "kiri@"; internationalised ones ("aroha@māori.nz")
+# too, which EMAIL_PATTERN leaves out. Also used by bot/staff/masking.py.
+EMAIL_LIKE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]*(?:\.[\w-]*)*")
 # a number at the point where a text was cut: end of text or line, structlog's `'+22`, "…", "..."
 _CUT_NUMBER = re.compile(r"""(?<![\w+.])(?:\+|00)?\d[\d \t().-]{0,20}\d(?=\s*(?:['"]\+\d+|…|\.\.\.)|[ \t]*$)""", re.M)
 
@@ -231,7 +232,7 @@ def _acc45(match: re.Match) -> str:
 def redact_identifiers(text: str) -> str:
     """Emails, NZ phone numbers (also cut short) and ACC45 numbers replaced by placeholders."""
     text = EMAIL_PATTERN.sub(EMAIL, text)
-    text = _PARTIAL_EMAIL.sub(EMAIL, text)
+    text = EMAIL_LIKE.sub(EMAIL, text)
     text = PHONE_PATTERN.sub(_phone, text)  # before ACC45: "123-4567 and" is a phone number, not "4567 AND"
     text = _CUT_NUMBER.sub(_cut_phone, text)
     return ACC45_IN_TEXT.sub(_acc45, text)

@@ -121,7 +121,7 @@ def request_known_values(found: BookingRequest) -> List[str]:
 def show_request(request: Request, staff: Services, session: Any, request_id: int, reveal: bool) -> Response:
     found = request_or_404(staff, request_id)
     summary = staff.transcripts.summary(found.sender_id)
-    known = request_known_values(found) + (list(summary.known_values) if summary else [])
+    known = request_known_values(found) + (list(summary.personal_values) if summary else [])
     entries = conversation_entries(staff, found.sender_id, known, reveal) if summary else []
     staff.audit.record(
         session.user.username,
@@ -252,7 +252,7 @@ def conversations_news(request: Request, staff: Services, session: StaffJson) ->
 def show_conversation(request: Request, staff: Services, session: Any, ref: str, reveal: bool) -> Response:
     sender_id = sender_or_404(staff, ref)
     summary = staff.transcripts.summary(sender_id)
-    entries = conversation_entries(staff, sender_id, summary.known_values if summary else [], reveal)
+    entries = conversation_entries(staff, sender_id, summary.personal_values if summary else [], reveal)
     staff.audit.record(
         session.user.username, audit.SHOWED_DETAILS if reveal else audit.VIEWED_CONVERSATION, conversation=sender_id
     )
@@ -286,7 +286,7 @@ def conversation_news(staff: Services, session: StaffJson, ref: str, after: int 
     """New entries since `after` (details hidden), and whether the assistant is paused: console.js asks every few s."""
     sender_id = sender_or_404(staff, ref)
     summary = staff.transcripts.summary(sender_id)
-    entries = conversation_entries(staff, sender_id, summary.known_values if summary else [], False, after_id=after)
+    entries = conversation_entries(staff, sender_id, summary.personal_values if summary else [], False, after_id=after)
     return no_store(JSONResponse({"entries": entries, "paused": bool(summary and summary.paused)}))
 
 
