@@ -30,6 +30,7 @@ from sqlalchemy import event as sa_event
 from bot import rasa_patches
 from bot.rasa_patches import TrackerStoreUnavailable, resolve_by_type
 from bot.storage.tracker_window import CachedSession, SessionCache, StoredUpTo, WorkingTracker
+from bot.storage.transcripts import create_activity_index
 
 __all__ = ["ClinicSQLTrackerStore", "TrackerStoreUnavailable", "resolve_by_type", "write_problem"]
 rasa_patches.apply()  # every Rasa process loads this store (endpoints.yml): the patches are in before the agent
@@ -77,6 +78,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
                 f"the conversations database {self.engine.url.render_as_string(hide_password=True)} "
                 f"cannot be written: {problem}"
             )
+        create_activity_index(self.engine)  # the staff console's "live chats" read events by time
 
     def write_problem(self) -> Optional[str]:
         """None while the conversations database takes writes, else why not (for readiness)."""

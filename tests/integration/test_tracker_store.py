@@ -36,6 +36,9 @@ def test_sqlite_store_runs_in_wal_mode_and_keeps_events(tmp_path):
     assert [e.type_name for e in restored.events][-2:] == ["action", "user"]
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        # the index by time the staff console's "live chats" read with (bot/storage/transcripts.py)
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(events)")}
+        assert "ix_events_timestamp" in indexes
 
 
 SLOT_DOMAIN = Domain.from_dict({"slots": {"injury_date": {"type": "text", "mappings": [{"type": "custom"}]}}})
