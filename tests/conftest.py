@@ -13,6 +13,7 @@ import pytest
 
 from bot.processes.launcher import Stack
 from tests.support.fake_graph import FakeGraph, meta_env
+from tests.support.smtp_server import LocalSMTPServer, make_certificates
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = Path(os.environ.get("RASA_MODEL", ROOT / "models" / "clinic.tar.gz"))
@@ -45,25 +46,47 @@ def fake_graph() -> Iterator[FakeGraph]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraph) -> Iterator[Stack]:
+def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSMTPServer]:
+    """A real SMTP server (aiosmtpd) on loopback offering STARTTLS with a test CA: the clinic's mail server."""
+    certificates = make_certificates(tmp_path_factory.mktemp("smtp-tls"))
+    server = LocalSMTPServer(certificates=certificates, starttls=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraph, smtp_server: LocalSMTPServer
+) -> Iterator[Stack]:
     """The action server and `rasa run`, started as `make run` starts them, on free loopback ports.
 
-    The Messenger/Instagram channels get test secrets and send to the fake Graph API.
+    The Messenger/Instagram channels get test secrets and send to the fake Graph API; the web service e-mails new
+    requests to the local SMTP server.
     """
     require_model()
     for old in (OUTPUT / "logs").glob("*.log"):  # the servers append: test_zz_log_privacy reads this run's logs
         old.unlink()
     data_dir = tmp_path_factory.mktemp("rasa-data")
+    web_port = free_port()
     server = Stack(
         rasa_port=free_port(),
         action_port=free_port(),
-        web_port=free_port(),
+        web_port=web_port,
         host="127.0.0.1",
         model=str(MODEL),
         tracker_db=str(data_dir / "conversations.sqlite"),
         env={
             **meta_env(fake_graph.url),
             "BOOKING_REQUESTS_DB_URL": f"sqlite:///{data_dir / 'requests.sqlite'}",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_server.port),
+            "SMTP_CA_FILE": str(smtp_server.certificates.ca_file),
+            "SMTP_FROM": "assistant@acuteacupuncture.example",
+            "STAFF_NOTIFY_TO": "reception@acuteacupuncture.example",
+            "STAFF_NOTIFY_INTERVAL": "1",
+            "STAFF_CONSOLE_URL": f"http://127.0.0.1:{web_port}",
             "LOG_LEVEL": "DEBUG",  # Rasa's most talkative level: the log privacy test checks it is redacted
             "PYTHONPATH": str(FAULTS),
         },

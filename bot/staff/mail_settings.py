@@ -65,6 +65,8 @@ class MailSettings(BaseSettings):
     smtp_tls: Literal["auto", "require", "implicit", "off"] = Field("auto", env="SMTP_TLS")
     smtp_ca_file: Optional[FilePath] = Field(None, env="SMTP_CA_FILE")
     smtp_timeout: float = Field(10.0, env="SMTP_TIMEOUT", gt=0)
+    # how often the web service looks for new requests to e-mail (seconds); a resend asked in the console is at once
+    notify_interval: float = Field(15.0, env="STAFF_NOTIFY_INTERVAL", gt=0)
 
     class Config:
         frozen = True

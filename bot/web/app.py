@@ -7,9 +7,11 @@ need comes through the dependencies of bot/web/dependencies.py.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
-from typing import Awaitable, Callable, Dict, Optional
+from typing import AsyncIterator, Awaitable, Callable, Dict, Optional
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -18,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.processes.request_limits import WEB_MAX_BYTES
 from bot.responses import response_text
+from bot.staff.mail_settings import MailSettings
 from bot.storage.booking_requests import BookingRequestStore, shared_store
 from bot.web import console, demo_page, readiness, staff_api, widget_files
 from bot.web.assets import MissingWidgetDependency, WidgetBundle, build_bundle, loader_script
@@ -57,10 +60,29 @@ def widget_files_or_none(settings: WebSettings) -> Optional[WidgetBundle]:
         return None
 
 
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the service runs: the e-mail notifications of new requests (bot/staff/notifications.py), when set up."""
+    state: WebState = app.state.web
+    if not state.mail.enabled:
+        logger.info("e-mail notifications of new requests are off (SMTP_HOST is not set)")
+        yield
+        return
+    stop = asyncio.Event()
+    worker = asyncio.get_running_loop().create_task(state.staff().outbox.run(stop, state.mail.notify_interval))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(worker, timeout=15)
+
+
 def create_app(
     settings: Optional[WebSettings] = None,
     bundle: Optional[WidgetBundle] = None,
     store_factory: Optional[Callable[[], BookingRequestStore]] = None,
+    mail: Optional[MailSettings] = None,
 ) -> FastAPI:
     """The application; by default settings come from the environment and the bundle from web_widget/."""
     settings = settings or WebSettings.from_env()
@@ -68,12 +90,15 @@ def create_app(
     if not settings.staff_api_token:
         logger.warning("STAFF_API_TOKEN is not set: the staff API refuses every request")
 
-    app = FastAPI(title="Acute Acupuncture web service", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="Acute Acupuncture web service", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.state.web = WebState(
         settings=settings,
         bundle=bundle,
         loader=loader_script(bundle, widget_defaults(settings)) if bundle else None,
         store_factory=store_factory or functools.partial(shared_store, settings.booking_requests_db_url),
+        mail=mail or MailSettings.from_env(),  # wrong mail settings stop the start, naming the variable
     )
     app.add_middleware(
         CORSMiddleware,

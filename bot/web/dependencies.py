@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 from fastapi import Depends, Request
 
+from bot.staff.mail_settings import MailSettings
 from bot.storage.booking_requests import BookingRequestStore
 from bot.web.assets import Asset, WidgetBundle
 from bot.web.settings import WebSettings
@@ -28,6 +29,7 @@ class WebState:
     bundle: Optional[WidgetBundle]
     loader: Optional[Asset]
     store_factory: Callable[[], BookingRequestStore]
+    mail: MailSettings = field(default_factory=MailSettings.from_env)
     _store: Optional[BookingRequestStore] = None
     _staff: Optional[StaffServices] = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -46,7 +48,7 @@ class WebState:
         store = self.store()
         with self._lock:
             if self._staff is None:
-                self._staff = StaffServices.create(self.settings, store)
+                self._staff = StaffServices.create(self.settings, store, self.mail)
             return self._staff
 
 

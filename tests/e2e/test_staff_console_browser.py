@@ -11,6 +11,7 @@ are taken here (tests/output/screenshots/console-*.png).
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import Iterator
 
@@ -75,7 +76,18 @@ def axe_clean(page: Page, name: str) -> None:
     assert run_axe(page, f"console-{name}") == []
 
 
-def test_a_call_back_request_arrives_is_opened_and_marked_done(stack, staff_page, patient):
+def mail_linking_to(smtp_server, request_id: int, timeout: float = 30):
+    """The notification e-mail whose link opens this request (other tests make requests too)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for mail in list(smtp_server.messages):
+            if re.search(rf"/staff/requests/{request_id}\b", mail.text):
+                return mail
+        time.sleep(0.3)
+    raise AssertionError(f"no e-mail about request {request_id} within {timeout} s")
+
+
+def test_a_call_back_request_arrives_is_opened_and_marked_done(stack, staff_page, patient, smtp_server):
     inbox = staff_page
     title_before = inbox.title()
     new_before = int(re.match(r"\((\d+)\)", title_before).group(1)) if title_before.startswith("(") else 0
@@ -98,6 +110,17 @@ def test_a_call_back_request_arrives_is_opened_and_marked_done(stack, staff_page
     expect(row).to_contain_text("Website chat")
     shot(inbox, "console-inbox")
     row.get_by_role("link").click()
+    expect(inbox).to_have_url(re.compile(r"/staff/requests/\d+$"))
+    request_id = int(inbox.url.rsplit("/", 1)[1])
+
+    # the clinic got an e-mail over STARTTLS: the kind, the time, the link, nothing about the patient
+    mail = mail_linking_to(smtp_server, request_id)
+    assert mail.tls and mail.rcpt_tos == ("reception@acuteacupuncture.example",)
+    assert "talk to a person" in mail.message["Subject"]
+    assert f"{stack.web_url}/staff/requests/{request_id}" in mail.text
+    raw = mail.content.decode(errors="replace")
+    for private in ("Mereana", "027 123 9876", "0271239876", "call me back", "web:"):
+        assert private not in raw
 
     # details hidden until shown; the conversation it came from, masked
     expect(inbox.get_by_role("heading", name=re.compile("Call-back"))).to_be_visible()

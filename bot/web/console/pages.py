@@ -67,12 +67,13 @@ def inbox_context(staff: Services, status: Optional[str], kind: Optional[str]) -
         "statuses": STATUSES,
         "kinds": KINDS,
         "notifications": notification_problems(staff),
+        "mail_enabled": staff.outbox.enabled,
     }
 
 
 def notification_problems(staff: Services) -> List[Dict[str, Any]]:
-    outbox = getattr(staff, "outbox", None)
-    return [asdict(problem) for problem in outbox.problems(limit=20)] if outbox else []
+    """Requests whose e-mail has not gone out although it was tried (the request itself is safe in the inbox)."""
+    return [asdict(problem) for problem in staff.outbox.problems(limit=20)] if staff.outbox.enabled else []
 
 
 @router.get("/")
@@ -146,10 +147,9 @@ def show_request(request: Request, staff: Services, session: Any, request_id: in
 
 
 def notification_of(staff: Services, request_id: Optional[int]) -> Optional[Dict[str, Any]]:
-    outbox = getattr(staff, "outbox", None)
-    if outbox is None or request_id is None:
+    if not staff.outbox.enabled or request_id is None:
         return None
-    found = outbox.status_of([request_id]).get(request_id)
+    found = staff.outbox.status_of([request_id]).get(request_id)
     return asdict(found) if found is not None else None
 
 
@@ -183,9 +183,7 @@ def change_status(
 @router.post("/requests/{request_id}/notify")
 def resend_notification(staff: Services, session: StaffPost, request_id: int) -> Response:
     request_or_404(staff, request_id)
-    outbox = getattr(staff, "outbox", None)
-    if outbox is not None:
-        outbox.retry_now(request_id)
+    if staff.outbox.retry_now(request_id):
         staff.audit.record(session.user.username, audit.RETRY_NOTIFICATION, request_id=request_id)
     return RedirectResponse(f"/staff/requests/{request_id}", status_code=303)
 

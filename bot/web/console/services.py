@@ -14,6 +14,8 @@ from typing import Optional
 from bot.staff.accounts import StaffAccounts
 from bot.staff.audit import AuditLog
 from bot.staff.conversation_refs import ConversationRefs
+from bot.staff.mail_settings import MailSettings
+from bot.staff.notifications import NotificationOutbox
 from bot.staff.sessions import SessionStore
 from bot.staff.takeover import TakeoverClient
 from bot.storage.booking_requests import BookingRequestStore
@@ -31,10 +33,15 @@ class StaffServices:
     refs: ConversationRefs
     transcripts: TranscriptReader
     takeover: TakeoverClient
+    outbox: NotificationOutbox
 
     @classmethod
     def create(
-        cls, settings: WebSettings, requests: BookingRequestStore, tracker_url: Optional[str] = None
+        cls,
+        settings: WebSettings,
+        requests: BookingRequestStore,
+        mail: MailSettings,
+        tracker_url: Optional[str] = None,
     ) -> StaffServices:
         engine = requests.engine
         return cls(
@@ -49,4 +56,5 @@ class StaffServices:
             refs=ConversationRefs(engine),
             transcripts=TranscriptReader(tracker_url or tracker_db_url()),
             takeover=TakeoverClient(settings.rasa_url, settings.staff_channel_token),
+            outbox=NotificationOutbox(engine, mail),
         )

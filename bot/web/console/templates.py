@@ -25,7 +25,11 @@ CONSOLE_HEADERS = {
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-KIND_LABELS = {"booking": "Call-back to book", "handoff": "Call-back: wants a person", "chat": "Wants a person in the chat"}
+KIND_LABELS = {
+    "booking": "Call-back to book",
+    "handoff": "Call-back: wants a person",
+    "chat": "Wants a person in the chat",
+}
 STATUS_LABELS = {"new": "New", "in_progress": "In progress", "done": "Done"}
 CHANNEL_LABELS = {
     "web": "Website chat",
