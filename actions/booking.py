@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.acc_eligibility import _interruption, _latest, _leaving, claim_answer, form_slots
+from bot.clinic.appointments import APPOINTMENT_LABELS
 from bot.clinic.contact_details import parse_contact, parse_name, without_contact
 from bot.clinic.profile import ClinicProfile, load_profile
 from bot.storage.booking_requests import BookingRequest, shared_store
@@ -29,12 +30,7 @@ _NAME_CORRECTION = re.compile(
     r"\b(?:my\s+name\s+is|my\s+name's|name's|call\s+me|the\s+name\s+is)(?:\s+actually)?\b", re.I
 )
 
-# How each appointment type and request kind is named inside a response's sentence ({appointment}, {topic}).
-APPOINTMENT_LABELS = {
-    "acc_treatment": "ACC treatment",
-    "free_consult": "free 15-minute consultation",
-    "treatment": "appointment",
-}
+# How each request kind is named inside a response's sentence ({topic}); appointments: bot/clinic/appointments.py.
 REQUEST_TOPICS = {"booking": "an appointment", "handoff": "your question"}
 
 

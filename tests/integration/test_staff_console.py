@@ -309,7 +309,7 @@ def test_a_request_hides_details_until_shown_and_the_audit_log_records_both(app_
     page = client.get("/staff/requests/1").text
     for detail in ("Aroha Ngata", "021 123 4567", "aroha@example.co.nz", ACC45):
         assert detail not in page
-    assert "acc treatment" in page  # what was asked is not hidden
+    assert "ACC treatment" in page  # what was asked is not hidden
     shown = client.post("/staff/requests/1/show", data={"csrf_token": csrf})
     for detail in ("Aroha Ngata", "021 123 4567", "aroha@example.co.nz", ACC45):
         assert detail in shown.text
@@ -380,3 +380,32 @@ def test_create_user_command(tmp_path, monkeypatch, capsys):
     assert accounts.log_in("SAM ", PASSWORD).user.first_name == "Sam"
     row = accounts.engine.connect().execute(accounts_module.users_table.select()).first()
     assert row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
+
+
+def test_the_conversation_of_a_request_is_shown_with_details_hidden(app_client, tmp_path):
+    """Patient messages and the assistant's replies that repeat them are masked; emergency numbers are not."""
+    import asyncio
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.from_dict({"slots": {"contact_name": {"type": "text", "mappings": [{"type": "custom"}]}}})
+    tracker_store = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "conversations.sqlite"))
+    events = [
+        ActionExecuted("action_listen"),
+        UserUttered("pls call me, im Aroha Ngata", {"name": "request_contact", "confidence": 0.91}),
+        SlotSet("contact_name", "Aroha Ngata"),
+        BotUttered("Thanks, Aroha Ngata. If it gets worse call Healthline on 0800 611 116, or 111."),
+        UserUttered("my acc45 is AB12345 and my number 021 123 4567", {"name": "inform", "confidence": 0.62}),
+    ]
+    asyncio.run(tracker_store.save(DialogueStateTracker.from_events("web:" + "a" * 32, events)))
+    client, csrf = logged_in(app_client)
+    page = client.get("/staff/requests/1").text.split('id="transcript"')[1]  # (the staff user is an Aroha too)
+    for detail in ("Aroha", "Ngata", ACC45, "021 123 4567"):
+        assert detail not in page
+    assert "[name]" in page and "[ACC45 number]" in page and "[phone]" in page
+    assert "0800 611 116" in page and "request_contact · 91 %" in page
+    shown = client.post("/staff/requests/1/show", data={"csrf_token": csrf}).text
+    assert "pls call me, im Aroha Ngata" in shown and "my acc45 is AB12345 and my number 021 123 4567" in shown

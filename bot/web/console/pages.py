@@ -15,6 +15,8 @@ from typing import Any, Dict, Iterable, List, Optional
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from bot.clinic.profile import load_profile
+from bot.responses import facts
 from bot.staff import audit
 from bot.staff.masking import mask
 from bot.staff.takeover import TakeoverUnavailable
@@ -191,17 +193,25 @@ def resend_notification(staff: Services, session: StaffPost, request_id: int) ->
 # ---------- conversations
 
 
+def public_numbers() -> List[str]:
+    """Numbers that are never a patient's: emergency, Healthline, the clinic's own (not hidden in transcripts)."""
+    known_facts = facts()
+    return [known_facts["emergency_number"], known_facts["healthline_number"], load_profile().get("phone") or ""]
+
+
 def conversation_entries(
     staff: Services, sender_id: str, known: Iterable[str], reveal: bool, after_id: int = 0
 ) -> List[Dict[str, Any]]:
-    """The conversation as the pages show it: patients' details hidden unless `reveal`."""
+    """The conversation as the pages show it: patients' details hidden unless `reveal`, in what the patient wrote
+    and in the assistant's replies that repeat them ("Thanks, Aroha")."""
     known = [value for value in known if value]
+    public = [number for number in public_numbers() if number]
     shown = []
     for entry in staff.transcripts.entries(sender_id, after_id=after_id):
         text = entry.text or ""
         hidden = 0
-        if not reveal and entry.who == "patient":
-            masked = mask(text, known)
+        if not reveal and entry.who in ("patient", "assistant"):
+            masked = mask(text, known, public)
             text, hidden = masked.text, masked.hidden
         shown.append(
             {

@@ -13,6 +13,8 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 CLINIC_TIME = ZoneInfo("Pacific/Auckland")
+from bot.clinic.appointments import APPOINTMENT_NAMES  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 CONSOLE_HEADERS = {
     "Cache-Control": "no-store",
@@ -54,6 +56,7 @@ def clinic_time(value: Optional[datetime]) -> str:
 
 
 templates.env.filters["clinic_time"] = clinic_time
+templates.env.filters["appointment"] = lambda kind: APPOINTMENT_NAMES.get(kind, str(kind or "").replace("_", " "))
 
 
 def render(request: Request, name: str, context: Dict[str, Any], status_code: int = 200) -> Response:
