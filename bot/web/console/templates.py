@@ -12,9 +12,9 @@ from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-CLINIC_TIME = ZoneInfo("Pacific/Auckland")
-from bot.clinic.appointments import APPOINTMENT_NAMES  # noqa: E402
+from bot.clinic.appointments import APPOINTMENT_NAMES
 
+CLINIC_TIME = ZoneInfo("Pacific/Auckland")
 HERE = Path(__file__).resolve().parent
 CONSOLE_HEADERS = {
     "Cache-Control": "no-store",
