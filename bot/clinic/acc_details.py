@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Optional
 
-from bot.clinic.acc_codes import ACC45_IN_TEXT, find_acc45
+from bot.clinic.acc_codes import find_acc45, without_acc45
 from bot.clinic.injury_dates import parse_injury_date
 
 APPROVED, NOT_APPROVED, UNKNOWN = "approved", "not_approved", "unknown"
@@ -56,10 +56,10 @@ def find_claim_status(text: str) -> Optional[str]:
 def find_injury_date(text: str, today: date) -> Optional[str]:
     """The part of the message that reads as a date ("2 weeks back", "the 3rd of June"), or None.
 
-    Returns the text without any ACC45 number (digits of "12345AB" are not a date), for the form's own
-    validation to parse and confirm.
+    Returns the text without any ACC45 number (digits of "12345AB" are not a date; the year of "3 March 2024 and"
+    is), for the form's own validation to parse and confirm.
     """
-    without_codes = ACC45_IN_TEXT.sub(" ", text or "")
+    without_codes = without_acc45(text)
     clauses = [c for c in _CLAUSES.split(without_codes) if c and not _ABOUT_THE_CLAIM.search(c)]
     about_injury = " , ".join(clauses)  # "my claim got approved last week": not the injury's date
     return about_injury if parse_injury_date(about_injury, today).value is not None else None

@@ -6,7 +6,8 @@ as "[ACC45 number]". The rules of what each one looks like are those of the rest
 from bot/clinic/acc_codes.py, phone numbers from phonenumbers' matcher (region NZ, as bot/clinic/contact_details.py),
 emails as bot/privacy/log_redaction.py finds them in logs (also internationalised ones). Dates are left alone:
 staff need the date of injury, so a date is never taken for a phone number ("05-03-2024") and a year followed by
-a word is not an ACC45 number ("in march 2024 and ...").
+a word is not an ACC45 number ("in march 2024 and ...", the rule of bot/clinic/acc_codes.py), unless the patient
+gave that number (`known`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Iterable, Iterator, List, Set, Tuple
 
 from phonenumbers import Leniency, PhoneNumberMatcher
 
-from bot.clinic.acc_codes import ACC45_IN_TEXT, normalise_acc45
+from bot.clinic.acc_codes import acc45_matches, normalise_acc45
 from bot.clinic.contact_details import EMAIL_PATTERN, NZ, normalise_nz_phone
 from bot.clinic.injury_dates import parse_injury_date
 from bot.privacy.log_redaction import EMAIL_LIKE
@@ -26,17 +27,6 @@ from bot.privacy.log_redaction import EMAIL_LIKE
 ACC45, PHONE, EMAIL, NAME = "acc45", "phone", "email", "name"
 LABELS = {ACC45: "[ACC45 number]", PHONE: "[phone]", EMAIL: "[email]", NAME: "[name]"}
 
-# An ACC45 format with a space between its parts can be a number followed by a word: "since 2024 and", "1200 for
-# it". Read as words when the letters are one of these, or are lower case after a year. Known values always count.
-_WORDS_AFTER_NUMBERS = frozenset(
-    (  # noqa: SIM905 (a word list reads better as text)
-        "am an as at be by do go he if in is it km kg me my no nz of ok on or so to up us we "
-        "ago all and any are but can did for got had has her his how its not now off one our out per pls "
-        "the too two was who why yet you day hrs wks yrs jan feb mar apr may jun jul aug sep oct nov dec"
-    ).split()
-)
-_YEAR = re.compile(r"(?:19|20)\d\d")
-_SEPARATED = re.compile(r"^([A-Za-z]+|\d+)[ -]([A-Za-z]+|\d+)$")
 _IN_FULL = ("+", "0", "(")  # a phone number written with its 0, 00 or +: "4991234" or "20240312" alone is not taken
 _DIGIT = re.compile(r"\d")
 _APOSTROPHE_LOCAL = re.compile(r"(?<![\w.+'-])[\w.+-]+(?:'[\w.+-]+)*'\Z")  # "o'" of o'neil@example.com
@@ -108,21 +98,11 @@ def _phones(text: str) -> Iterator[Span]:
             yield match.start, match.end, PHONE
 
 
-def _reads_as_words(written: str) -> bool:
-    """True for an ACC45-shaped "2024 and" / "1200 for": a number then a word, not a claim number."""
-    parts = _SEPARATED.match(written)
-    if not parts:
-        return False
-    digits, letters = sorted(parts.groups(), key=str.isdigit, reverse=True)
-    return letters.lower() in _WORDS_AFTER_NUMBERS or (bool(_YEAR.fullmatch(digits)) and letters.islower())
-
-
 def _acc45s(text: str, known: List[str]) -> Iterator[Span]:
+    """ACC45 numbers as bot/clinic/acc_codes.py finds them ("in march 2024 and" is words); a known one always."""
     known_numbers = {normalise_acc45(value) for value in known} - {None}
-    for match in ACC45_IN_TEXT.finditer(text):
-        number = normalise_acc45(match.group(0))
-        if number and (number in known_numbers or not _reads_as_words(match.group(0))):
-            yield match.start(), match.end(), ACC45
+    for match in acc45_matches(text, known_numbers):
+        yield match.start(), match.end(), ACC45
 
 
 def kind_of(value: str) -> str:

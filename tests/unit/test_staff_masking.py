@@ -13,6 +13,7 @@ from bot.staff.masking import LABELS, MaskedText, kind_of, mask
         ("my acc45 is AB12345 thx", "my acc45 is [ACC45 number] thx", "acc45"),
         ("acc number 12345ab", "acc number [ACC45 number]", "acc45"),
         ("its 1234 abc i think", "its [ACC45 number] i think", "acc45"),
+        ("my acc45 is 2024 abc", "my acc45 is [ACC45 number]", "acc45"),  # a year, but named as the number
         ("ring me on 021 123 4567", "ring me on [phone]", "phone"),
         ("+64 21 123 4567", "[phone]", "phone"),
         ("0064 21 123 4567 pls", "[phone] pls", "phone"),
@@ -73,6 +74,7 @@ def test_a_known_acc45_is_masked_even_where_it_reads_as_words():
         "hurt it on 03.04.24 and again 12/03/2024",
         "in march 2024 and since then it aches",
         "since 2023 but worse now",
+        "since 2024 ACC approved it",
         "paid 1200 for it",
         "hurt it 2 weeks ago, call 111 if it gets worse",
         "I'm 45 and play rugby",
