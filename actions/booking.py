@@ -31,6 +31,7 @@ _NAME_CORRECTION = re.compile(
 )
 
 # How each request kind is named inside a response's sentence ({topic}); appointments: bot/clinic/appointments.py.
+ASSISTANT = "assistant"  # who closed a request, in the staff console, when it was not a staff member
 REQUEST_TOPICS = {"booking": "an appointment", "handoff": "your question"}
 
 
@@ -205,7 +206,10 @@ class ActionSubmitContactRequest(Action):
             acc_details=acc_details,
         )
         try:
-            shared_store().add(request)
+            store = shared_store()
+            store.add(request)
+            # the call-back request says all a "chat" request said (bot/storage/booking_requests.py KINDS)
+            store.close_open(tracker.sender_id, "chat", by=ASSISTANT)
         except Exception as error:  # noqa: BLE001 - any store failure must reach the patient as a clear answer
             logger.error("could not record a %s request: %s", kind, type(error).__name__)
             dispatcher.utter_message(

@@ -32,7 +32,10 @@ NZ = ZoneInfo("Pacific/Auckland")
 KIND_WORDS: Dict[str, tuple] = {
     "booking": ("call-back request (booking)", "A patient asked to be called back to book an appointment."),
     "handoff": ("call-back request (talk to a person)", "A patient asked to talk to a person at the clinic."),
-    "chat": ("live chat: a patient wants a person", "A patient asked in the chat to talk to a person; you can take the chat over in the console."),
+    "chat": (
+        "live chat: a patient wants a person",
+        "A patient asked in the chat to talk to a person; you can take the chat over in the console.",
+    ),
 }
 OTHER_KIND = ("request", "A patient sent a request to the clinic.")
 

@@ -160,6 +160,19 @@ class BookingRequestStore:
             row = conn.execute(query).first()
         return self._from_row(row._mapping) if row else None
 
+    def close_open(self, sender_id: str, kind: str, by: str) -> int:
+        """Marks the sender's "new" requests of `kind` done by `by` (a call-back request supersedes a "chat" one)."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                requests_table.update()
+                .where(
+                    requests_table.c.sender_id == sender_id,
+                    requests_table.c.kind == kind,
+                    requests_table.c.status == "new",
+                )
+                .values(status="done", status_by=by, status_at=datetime.now(timezone.utc))
+            ).rowcount
+
     def ids_of_sender(self, sender_id: str) -> List[int]:
         with self.engine.connect() as conn:
             query = sa.select(requests_table.c.id).where(requests_table.c.sender_id == sender_id)

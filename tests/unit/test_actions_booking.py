@@ -6,7 +6,7 @@ import pytest
 
 from actions.booking import ActionBooking, ActionSubmitContactRequest, ValidateContactForm, booking_link
 from bot.clinic.profile import ClinicProfile
-from bot.storage.booking_requests import BookingRequestStore
+from bot.storage.booking_requests import BookingRequest, BookingRequestStore
 from tests.support import action_helpers
 from tests.support.action_helpers import slots_set, tracker
 from tests.support.responses import rendered
@@ -154,3 +154,15 @@ def test_store_failure_gets_a_clear_answer(monkeypatch, tmp_path):
     monkeypatch.setenv("BOOKING_REQUESTS_DB_URL", "postgresql://nobody@127.0.0.1:1/none")
     _, texts, _ = submit(contact_name="Sam", contact_detail="sam@example.com")
     assert "couldn't pass your request on" in texts[0] and "163 The Terrace" in texts[0]
+
+
+def test_a_call_back_request_closes_the_senders_open_chat_request(store_url):
+    """Asked for a person (a "chat" request in the staff inbox), then left a number: one thing for staff to do."""
+    store = BookingRequestStore(store_url)
+    chat = store.add(BookingRequest(kind="chat", sender_id="patient-1", channel="socketio"))
+    other = store.add(BookingRequest(kind="chat", sender_id="patient-2", channel="socketio"))
+    submit(contact_name="Aroha", contact_detail="021 123 4567", request_kind="handoff")
+    closed, untouched = store.get(chat.id), store.get(other.id)
+    assert (closed.status, closed.status_by) == ("done", "assistant") and closed.status_at is not None
+    assert untouched.status == "new"
+    assert [r.kind for r in store.list(sender_id="patient-1")] == ["handoff", "chat"]
