@@ -1,0 +1,1 @@
+"""The clinic's staff side: what the web service's console uses to reach patients' conversations."""
