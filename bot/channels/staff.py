@@ -109,6 +109,9 @@ class Delivery:
         return {"delivered": self.delivered, "channel": self.channel, "reason": self.reason, "paused": paused}
 
 
+Outcome = Tuple[int, Optional[Delivery]]  # HTTP status, and the delivery (None: refused, nothing done)
+
+
 @dataclass(frozen=True)
 class StaffRequest:
     """A checked request body."""
@@ -265,7 +268,10 @@ class StaffChannel(InputChannel):
             raise MissingResponse(f"the model's domain has no response {response_name} (retrain: make train)")
         return str(message["text"])
 
-    async def take_over(self, agent: Any, channels: List[InputChannel], tracker: DialogueStateTracker, name: str):
+    async def take_over(
+        self, agent: Any, channels: List[InputChannel], tracker: DialogueStateTracker, name: str
+    ) -> Outcome:
+        """Pause, then tell the patient who joined (nothing when already paused)."""
         if tracker.is_paused():
             return 200, Delivery(False, channel_of(tracker.sender_id) or "other", ALREADY_PAUSED)
         tracker.update(ConversationPaused(), agent.domain)
@@ -274,14 +280,20 @@ class StaffChannel(InputChannel):
         tracker.update(BotUttered(text, metadata=stored_metadata(name, delivery, "joined")), agent.domain)
         return 200, delivery
 
-    async def send(self, agent: Any, channels: List[InputChannel], tracker: DialogueStateTracker, name: str, text: str):
+    async def send(
+        self, agent: Any, channels: List[InputChannel], tracker: DialogueStateTracker, name: str, text: str
+    ) -> Outcome:
+        """A staff member's message to the patient; only while paused (else 409)."""
         if not tracker.is_paused():
             return 409, None
         delivery = await self.deliver(channels, tracker, text)
         tracker.update(BotUttered(text, metadata=stored_metadata(name, delivery)), agent.domain)
         return 200, delivery
 
-    async def hand_back(self, agent: Any, channels: List[InputChannel], tracker: DialogueStateTracker, name: str):
+    async def hand_back(
+        self, agent: Any, channels: List[InputChannel], tracker: DialogueStateTracker, name: str
+    ) -> Outcome:
+        """Tell the patient the assistant is back, then resume (nothing when not paused)."""
         if not tracker.is_paused():
             return 200, Delivery(False, channel_of(tracker.sender_id) or "other", NOT_PAUSED)
         text = await self.notice(agent, tracker, LEFT, name)
