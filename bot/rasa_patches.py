@@ -58,6 +58,20 @@ not what Rasa does, and must hold in processes that never import Rasa.
    Same result; the cost no longer grows with the conversation's length (measured with cProfile: rule
    matching was ~9 ms of a ~50 ms message).
    Guard: tests/unit/test_rasa_patches.py (same keys as Rasa's loop on rules and states of the trained model).
+9. A red flag is answered while staff have taken a conversation over (`MessageProcessor._should_handle_message`).
+   A staff takeover (bot/channels/staff.py) pauses the conversation (`ConversationPaused`); Rasa then stores the
+   patient's messages and predicts nothing for them (only `/restart` gets through), so "I have chest pain" typed
+   while a receptionist is busy elsewhere would wait for them. Here a message the NLU reads as `red_flag`
+   (bot/nlu/red_flag_detector.py; bot/dialogue/context.py never rewrites it) is predicted for as usual, so the
+   rules' urgent-care answer (`utter_red_flag`, data/rules/) reaches the patient at once; the conversation stays
+   paused, and every other message still gets no reply from the assistant.
+   Guard: tests/unit/test_rasa_patches.py, tests/e2e/test_staff_takeover.py (widget and Messenger).
+10. A paused conversation's session does not expire (`MessageProcessor._has_session_expired`). Rasa starts a new
+   session when the patient's last message is older than the session expiry (60 minutes), and a new session
+   resets the tracker, pause included: a patient answering a staff member's message an hour later (staff may reply
+   late, and Meta's human-agent window is 7 days) would get the assistant again while the console still shows the
+   conversation taken over. Here a paused conversation keeps its session until staff hand it back.
+   Guard: tests/unit/test_rasa_patches.py, tests/e2e/test_staff_takeover.py (a Messenger patient 30 hours later).
 """
 
 from __future__ import annotations
@@ -83,6 +97,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.clinic.injury_dates import clinic_today
 from bot.dialogue.context import resolve
 from bot.dialogue.questions import split_questions
+from bot.nlu.red_flag_detector import RED_FLAG_INTENT
 from bot.service_messages import TECHNICAL_PROBLEM
 
 logger = logging.getLogger(__name__)
@@ -298,6 +313,29 @@ def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[D
     return possible
 
 
+# -- 9. a red flag answered while staff have the conversation -----------------------------------------------------
+
+_rasa_should_handle_message = MessageProcessor._should_handle_message
+
+
+def should_handle_message(tracker: DialogueStateTracker) -> bool:
+    """Rasa's rule (not paused, or `/restart`), or the patient's latest message is a red flag."""
+    if _rasa_should_handle_message(tracker):
+        return True
+    latest = tracker.latest_message
+    return latest is not None and (latest.intent or {}).get("name") == RED_FLAG_INTENT
+
+
+# -- 10. a paused conversation's session does not expire ----------------------------------------------------------
+
+_rasa_has_session_expired = MessageProcessor._has_session_expired
+
+
+def has_session_expired(self: MessageProcessor, tracker: DialogueStateTracker) -> bool:
+    """Rasa's expiry check, except that a paused conversation (staff have it) never expires."""
+    return not tracker.is_paused() and _rasa_has_session_expired(self, tracker)
+
+
 # -- installing them -------------------------------------------------------------------------------------------
 # (Rasa class, attribute, replacement): every assignment to Rasa's code this project makes, in one list.
 PATCHES: List[Tuple[Any, str, Any]] = [
@@ -310,6 +348,8 @@ PATCHES: List[Tuple[Any, str, Any]] = [
     (Event, "resolve_by_type", staticmethod(resolve_by_type)),
     (LogisticRegressionClassifier, "load", classmethod(load_logistic_regression)),
     (RulePolicy, "_get_possible_keys", get_possible_keys),
+    (MessageProcessor, "_should_handle_message", staticmethod(should_handle_message)),
+    (MessageProcessor, "_has_session_expired", has_session_expired),
 ]
 _applied = False
 

@@ -89,10 +89,14 @@ class MetaOutput(OutputChannel):
     platform: ClassVar[Platform]
     id_channel: ClassVar[str]  # conversation ids of this platform are "<id_channel>:<PSID or IGSID>"
 
-    def __init__(self, client: GraphClient, prefer_template: bool = True) -> None:
+    def __init__(self, client: GraphClient, prefer_template: bool = True, message_tag: Optional[str] = None) -> None:
+        """`message_tag`: send every message with `messaging_type: MESSAGE_TAG` and this `tag` (a staff member's
+        message after the 24-hour window, bot/channels/messaging_window.py); None: the platform's own type."""
         self.client = client
         self.prefer_template = prefer_template
+        self.message_tag = message_tag
         self.sent = 0  # messages delivered by this instance
+        self.failed = 0  # messages Meta did not accept
 
     @classmethod
     def name(cls) -> str:
@@ -114,11 +118,15 @@ class MetaOutput(OutputChannel):
         if platform_id is None:
             return False
         body: Dict[str, Any] = {"recipient": {"id": platform_id}}
-        if self.platform.messaging_type:
+        if self.message_tag:
+            body["messaging_type"] = "MESSAGE_TAG"
+            body["tag"] = self.message_tag
+        elif self.platform.messaging_type:
             body["messaging_type"] = self.platform.messaging_type
         body["message"] = message
         delivered = await self.client.send(body, "message") is not None
         self.sent += int(delivered)
+        self.failed += int(not delivered)
         return delivered
 
     async def send_action(self, recipient_id: str, action: str) -> None:
@@ -382,5 +390,5 @@ class MetaInput(InputChannel):
 
         return webhook
 
-    def get_output_channel(self) -> MetaOutput:
-        return self.output_class(self.client, self.settings.prefer_template)
+    def get_output_channel(self, message_tag: Optional[str] = None) -> MetaOutput:
+        return self.output_class(self.client, self.settings.prefer_template, message_tag)

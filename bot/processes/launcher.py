@@ -8,7 +8,9 @@ The web service (bot/web/) serves the chat widget and a demo page of the clinic.
 - Every server binds $BIND_HOST (127.0.0.1 unless set); every port is a setting (RASA_PORT, ACTION_PORT,
   WEB_PORT), so two stacks run side by side.
 - Rasa and the action server share a secret ($ACTION_SERVER_TOKEN, a random one unless set): the action server
-  refuses any request without it (bot/processes/action_server.py).
+  refuses any request without it (bot/processes/action_server.py). Rasa and the web service share another
+  ($STAFF_CHANNEL_TOKEN, a random one unless set): the staff routes of Rasa (live takeover,
+  bot/channels/staff.py) refuse any request without it.
 - Before starting: the model must be a readable archive and the conversations database writable, else the
   start stops with a message naming the file. While starting: a Rasa server that could not load its model
   (it answers "no model" on /webhooks/ready/) stops the start too.
@@ -53,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # noise (bot/processes/warning_filters.py)
 LOGGING_ARGS = ["--logging-config-file", str(ROOT / "logging.yml")]
 ACTION_TOKEN_ENV = "ACTION_SERVER_TOKEN"  # read by bot/processes/action_server.py and by Rasa (endpoints.yml headers)
+STAFF_TOKEN_ENV = "STAFF_CHANNEL_TOKEN"  # read by bot/channels/staff.py (Rasa) and the console's client (web service)
 READY_PATH = "/webhooks/ready/"  # bot/channels/readiness.py
 
 
@@ -139,6 +142,7 @@ class Stack:
     terminal: Optional[TerminalLog] = None
     rasa_args: List[str] = field(default_factory=list)
     action_token: str = field(default_factory=lambda: os.environ.get(ACTION_TOKEN_ENV) or secrets.token_urlsafe(32))
+    staff_token: str = field(default_factory=lambda: os.environ.get(STAFF_TOKEN_ENV) or secrets.token_urlsafe(32))
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     _logs: List[IO[bytes]] = field(default_factory=list)
 
@@ -254,6 +258,7 @@ class Stack:
                 # the socketio channel (bot/channels/socketio.py) refuses browsers from other origins
                 "WEB_ALLOWED_ORIGINS": ",".join(self.allowed_origins()),
                 "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BYTES),  # Sanic's own default is 100 MB
+                STAFF_TOKEN_ENV: self.staff_token,  # the staff routes (bot/channels/staff.py)
                 **self._db_env(),  # Meta message ids are remembered in it (bot/channels/recent_ids.py)
             },
         )
@@ -270,6 +275,7 @@ class Stack:
                 "RASA_URL": self.rasa_url,
                 "ACTION_SERVER_URL": self.action_url,
                 "WEB_ALLOWED_ORIGINS": ",".join(self.allowed_origins()),
+                STAFF_TOKEN_ENV: self.staff_token,  # the console's takeover client (bot/staff/takeover.py)
             },
         )
 

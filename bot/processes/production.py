@@ -6,6 +6,9 @@
 One action server; the Rasa processes on ports 5006.. (RASA_WORKER_PORTS) behind nginx on PUBLIC_PORT
 (deploy/nginx.conf.template), all bound to BIND_HOST (127.0.0.1). The REST channel is behind nginx too, but
 requires `Authorization: Bearer $REST_CHANNEL_TOKEN` (a random one unless set; bot/channels/rest.py).
+The staff routes (live takeover, bot/channels/staff.py) are not behind nginx (it answers 404 for them): the web
+service calls one Rasa process on loopback with $STAFF_CHANNEL_TOKEN (a random one unless set, written to the run
+folder); each process is told the others' URLs ($STAFF_PEER_URLS) to reach a widget whose socket is on another.
 Any process may answer any REST/Meta conversation: the Redis lock store serialises the messages of one
 conversation across processes, and every process reads and writes the same PostgreSQL tracker store.
 What is tested and what is not: docs/production.md.
@@ -28,7 +31,8 @@ import sqlalchemy as sa
 import yaml
 
 from bot.channels.rest import TOKEN_ENV as REST_TOKEN_ENV
-from bot.processes.launcher import ROOT, Stack, _answers, _on_stop_signals, supervise
+from bot.channels.staff import PEERS_ENV as STAFF_PEERS_ENV
+from bot.processes.launcher import ROOT, STAFF_TOKEN_ENV, Stack, _answers, _on_stop_signals, supervise
 from bot.processes.request_limits import RASA_MAX_BYTES
 from bot.storage.database_urls import PRODUCTION_DB_URL_ENV, production_db_url
 
@@ -160,6 +164,8 @@ class ProductionStack(Stack):
         self.start_actions()
         for i, port in enumerate(self.worker_ports):
             self.rasa_port = port
+            others = [f"http://{self.host}:{p}" for p in self.worker_ports if p != port]
+            self.env = {**self.env, STAFF_PEERS_ENV: " ".join(others)}  # widgets whose socket is on another process
             self.start_rasa()  # all workers append to rasa.log
             self.processes[f"rasa-{i}"] = self.processes.pop("rasa")
         return self
@@ -223,6 +229,11 @@ def main() -> int:
             token_file.write_text(stack.rest_token)
             token_file.chmod(0o600)
             print(f"REST channel token (set {REST_TOKEN_ENV} to choose one) in {token_file}", flush=True)
+        if not os.environ.get(STAFF_TOKEN_ENV):
+            token_file = stack.workdir / "staff-channel-token"
+            token_file.write_text(stack.staff_token)
+            token_file.chmod(0o600)
+            print(f"Staff channel token (set {STAFF_TOKEN_ENV} to choose one) in {token_file}", flush=True)
         return supervise(stack.processes, stop)
     except (ProductionError, RuntimeError, TimeoutError) as error:
         print(f"Could not start the production profile: {error}", file=sys.stderr)

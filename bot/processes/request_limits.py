@@ -21,3 +21,6 @@ RASA_MAX_BYTES = META_WEBHOOK_MAX_BYTES
 ACTION_SERVER_MAX_BYTES = 1024 * 1024
 # The web service takes no request bodies (GET only).
 WEB_MAX_BYTES = 64 * 1024
+# The staff routes of `rasa run` (bot/channels/staff.py): a sender id, a first name and at most 1000 characters of
+# text, which JSON escapes to at most 6 bytes each (\uXXXX): 16 KiB is ample.
+STAFF_MAX_BYTES = 16 * 1024

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
@@ -196,6 +198,54 @@ def test_fifty_concurrent_conversations_complete_and_in_order(production):
     events = _events(production.database_url, senders)
     for sender in senders:
         _assert_complete(events[sender], list(MESSAGES), sender)
+
+
+def _staff(url: str, route: str, token: str, body: Dict[str, str]) -> Tuple[int, str]:
+    request = urllib.request.Request(
+        f"{url}/webhooks/staff/{route}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@needs_services
+@pytest.mark.e2e
+def test_staff_takeover_reaches_a_widget_on_the_other_process_and_never_passes_nginx(production):
+    """A widget's socket lives in one Rasa process; the console calls another one on loopback: the staff channel
+    relays to the process that has the socket ($STAFF_PEER_URLS). nginx answers 404 for every staff route."""
+    from tests.e2e.test_socketio_channel import Client, wait_for
+
+    session = uuid.uuid4().hex
+    who = {"sender_id": f"web:{session}", "staff_name": "Aroha"}
+    for route in ("takeover", "message", "handback", "relay"):
+        assert _staff(production.public_url, route, production.staff_token, who)[0] == 404, route
+    first, second = (f"http://{production.host}:{port}" for port in production.worker_ports)
+    patient = Client(second, origin=None)  # the socket on the second process
+    try:
+        patient.join(session)
+        patient.say("do I need a GP referral?", session, expect="No referral needed")
+        heard = len(patient.answers)
+        status, answer = _staff(first, "takeover", production.staff_token, who)  # the console asks the first
+        assert (status, json.loads(answer)) == (
+            200,
+            {"delivered": True, "channel": "web", "reason": None, "paused": True},
+        )
+        assert wait_for(lambda: any("talking with Aroha" in a.get("text", "") for a in patient.answers), 20)
+        patient.say("can I see a physio at the same time?", session)  # on the second process: paused there too
+        time.sleep(3)
+        assert [a["text"] for a in patient.answers[heard:]] == [
+            a["text"] for a in patient.answers[heard:] if "Aroha" in a["text"]
+        ], patient.answers[heard:]
+        status, answer = _staff(first, "handback", production.staff_token, who)
+        assert (status, json.loads(answer)["delivered"]) == (200, True)
+        patient.say("do I need a GP referral?", session, expect="No referral needed")
+    finally:
+        patient.close()
 
 
 def _events(database_url: str, senders: List[str]) -> Dict[str, list]:

@@ -61,6 +61,16 @@ class Received:
     def sender_action(self) -> Optional[str]:
         return self.body.get("sender_action") if isinstance(self.body, dict) else None
 
+    @property
+    def messaging_type(self) -> Optional[str]:
+        """The Send API `messaging_type` ("RESPONSE", "MESSAGE_TAG"...), None if the body has none."""
+        return self.body.get("messaging_type") if isinstance(self.body, dict) else None
+
+    @property
+    def tag(self) -> Optional[str]:
+        """The message tag ("HUMAN_AGENT") of a MESSAGE_TAG send, None if the body has none."""
+        return self.body.get("tag") if isinstance(self.body, dict) else None
+
 
 @dataclass
 class FakeGraph:
@@ -158,6 +168,11 @@ class FakeGraph:
             for r in self.requests_to(recipient)
             if r.message is not None and (r.status == 200 or not delivered_only)
         ]
+
+    def sends_to(self, recipient: str) -> List[Received]:
+        """The message posts (not sender actions) for `recipient`, in order, whatever Meta answered; each has its
+        `messaging_type`, `tag`, `message` and `status`."""
+        return [r for r in self.requests_to(recipient) if r.message is not None]
 
     def actions_to(self, recipient: str) -> List[str]:
         return [r.sender_action for r in self.requests_to(recipient) if r.sender_action]

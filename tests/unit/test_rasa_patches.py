@@ -1,17 +1,29 @@
-"""bot/rasa_patches.py: the version check, the one list of patches, and (7, 8) the same results as Rasa, faster."""
+"""bot/rasa_patches.py: the version check, the one list of patches, (7, 8) the same results as Rasa, faster, and
+(9, 10) a conversation staff took over: red flags still answered, the session kept."""
 
 from __future__ import annotations
 
 import json
 import random
 import tarfile
+import time
 from types import SimpleNamespace
 
 import numpy
 import pytest
 import scipy.sparse
 from rasa.core.policies.rule_policy import RulePolicy
+from rasa.core.processor import MessageProcessor
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.core.domain import SessionConfig
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ConversationPaused,
+    ConversationResumed,
+    SessionStarted,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
 from sklearn.linear_model import LogisticRegression
 
 from bot import rasa_patches
@@ -69,9 +81,46 @@ def test_patches_refuse_another_rasa_version():
 def test_every_patch_is_installed_from_the_one_list():
     import bot.storage.tracker_store  # noqa: F401  (every Rasa process loads it: it applies the patches)
 
-    assert len(rasa_patches.PATCHES) == 9
+    assert len(rasa_patches.PATCHES) == 11
     for owner, attribute, replacement in rasa_patches.PATCHES:
         installed = owner.__dict__[attribute]
         assert installed is replacement, f"{owner.__name__}.{attribute} is not the patched one"
         doc = rasa_patches.__doc__ or ""
         assert f"{owner.__name__}.{attribute}" in doc or attribute in doc, f"{attribute}: say why in the docstring"
+
+
+def tracker_with(*events) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events("web:" + "0" * 32, [ActionExecuted("action_listen"), *events])
+
+
+def said(intent: str, text: str = "...", timestamp=None) -> UserUttered:
+    return UserUttered(text, intent={"name": intent, "confidence": 1.0}, timestamp=timestamp)
+
+
+def test_a_red_flag_is_answered_in_a_paused_conversation_and_nothing_else_is():
+    should_handle = MessageProcessor._should_handle_message  # what Rasa's prediction loop calls: patched
+    assert should_handle is rasa_patches.should_handle_message
+    red_flag = tracker_with(ConversationPaused(), said("red_flag", "I have chest pain"))
+    assert should_handle(red_flag)
+    assert not rasa_patches._rasa_should_handle_message(red_flag)  # Rasa alone would leave it for the staff member
+    assert red_flag.is_paused()  # predicting for it does not resume the conversation
+    for intent in ("faq_referral", "greet", "urgent_followup", "nlu_fallback", "human_handoff"):
+        assert not should_handle(tracker_with(ConversationPaused(), said(intent))), intent
+    # unchanged from Rasa: a conversation not paused (or resumed) is handled, `/restart` gets through a pause
+    assert should_handle(tracker_with(said("faq_referral")))
+    assert should_handle(tracker_with(ConversationPaused(), said("greet"), ConversationResumed(), said("greet")))
+    assert should_handle(tracker_with(ConversationPaused(), said("restart", "/restart")))
+    assert not should_handle(tracker_with(ConversationPaused()))  # no message at all
+
+
+def test_a_paused_conversations_session_does_not_expire():
+    processor = SimpleNamespace(domain=SimpleNamespace(session_config=SessionConfig(60, False)))
+    expired = MessageProcessor._has_session_expired  # patched
+    assert expired is rasa_patches.has_session_expired
+    two_hours_ago = time.time() - 2 * 3600
+    old = [SessionStarted(timestamp=two_hours_ago), said("greet", timestamp=two_hours_ago)]
+    assert expired(processor, tracker_with(*old))  # Rasa's rule: 60 minutes without a message
+    assert not expired(processor, tracker_with(*old, ConversationPaused()))  # staff have it: kept
+    assert expired(processor, tracker_with(*old, ConversationPaused(), ConversationResumed()))  # handed back
+    recent = [said("greet", timestamp=time.time() - 60)]
+    assert not expired(processor, tracker_with(*recent))
