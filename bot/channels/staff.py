@@ -69,6 +69,7 @@ from bot.channels.messaging_window import Window, message_tag, messaging_window
 from bot.channels.meta import read_body
 from bot.channels.sender_ids import INSTAGRAM, MESSENGER, WEB, channel_of
 from bot.processes.request_limits import STAFF_MAX_BYTES
+from bot.staff.accounts import FIRST_NAME, MAX_NAME_CHARS
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +92,6 @@ NOT_PAUSED = "not_paused"
 INPUT_CHANNEL_OF = {WEB: "socketio", MESSENGER: "facebook", INSTAGRAM: "instagram"}
 
 CONVERSATION_ID = re.compile(r"[A-Za-z0-9_.@+:-]{1,200}")
-# one first name: letters (any script, with accents and macrons), joined by a hyphen or an apostrophe
-FIRST_NAME = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
-MAX_NAME_CHARS = 40
 PEER_TIMEOUT = 3.0
 
 

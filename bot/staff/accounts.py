@@ -22,6 +22,9 @@ FAILURE_WINDOW = timedelta(minutes=15)
 LOCK_TIME = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,39}")
+# The name patients see when this person takes over a chat (bot/channels/staff.py checks it again): one first name.
+FIRST_NAME = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+MAX_NAME_CHARS = 40
 
 metadata = sa.MetaData()
 users_table = sa.Table(
@@ -98,9 +101,9 @@ class StaffAccounts:
         name = normalise(username)
         if not USERNAME.fullmatch(name):
             raise AccountError("user names are 2-40 characters: letters, digits, dot, dash, underscore")
-        first = " ".join((first_name or "").split())[:60]
-        if not first:
-            raise AccountError("a first name is needed (patients see it when you take over a chat)")
+        first = (first_name or "").strip()
+        if not (FIRST_NAME.fullmatch(first) and len(first) <= MAX_NAME_CHARS):
+            raise AccountError("one first name is needed, letters only (patients see it when you take over a chat)")
         check_new_password(password, name)
         values = {"username": name, "first_name": first, "password_hash": _hasher.hash(password)}
         with self.engine.begin() as conn:

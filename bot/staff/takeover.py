@@ -54,6 +54,11 @@ class TakeoverClient:
         self.token = (token or "").strip()
         self.timeout = timeout
 
+    @property
+    def available(self) -> bool:
+        """False without a token: the console says takeover is not set up."""
+        return bool(self.token)
+
     async def take_over(self, sender_id: str, staff_name: str) -> Delivery:
         """Pause the assistant in the conversation and tell the patient `staff_name` (a first name) joined."""
         return await self._post("takeover", {"sender_id": sender_id, "staff_name": staff_name})

@@ -29,12 +29,18 @@ router = APIRouter(prefix="/staff", tags=["staff console"], include_in_schema=Fa
 
 ACTIVE_WINDOW = timedelta(hours=1)  # "live chats": conversations with a message in the last hour
 POLL_SECONDS = 3  # how often the pages ask for news (console.js)
-NOT_DELIVERED = {
+NOT_DELIVERED = {  # reasons of bot/channels/staff.py, in the words the conversation page shows
     "not_connected": "The patient has closed the chat window: they will see this when they open it again.",
-    "outside_window": "Meta allows no more messages to this patient (last message over 7 days ago).",
+    "outside_window": "Meta allows no more messages to this patient (their last message was over 7 days ago).",
     "send_failed": "Sending failed. Try again, or contact the patient another way.",
     "no_live_channel": "This conversation's channel cannot receive messages from staff.",
+    "already_paused": "This chat was already taken over.",
+    "not_paused": "The assistant was already answering this chat.",
+    "not_taken_over": "Take over the chat first: the assistant is answering this conversation.",
+    "unknown_conversation": "This conversation no longer exists (it may have been deleted at the patient's wish).",
+    "invalid": "That message could not be sent (too long, or empty).",
 }
+ALREADY = ("already_paused", "not_paused")
 
 
 def no_store(response: Response) -> Response:
@@ -301,28 +307,27 @@ def conversation_news(staff: Services, session: StaffJson, ref: str, after: int 
 async def takeover_call(
     staff: Services, session: Any, ref: str, call: str, text: Optional[str] = None
 ) -> Dict[str, Any]:
+    """Takes over, hands back or sends through the Rasa process (bot/staff/takeover.py); what the page should say."""
     sender_id = sender_or_404(staff, ref)
     client, name = staff.takeover, session.user.first_name
     try:
         if call == "takeover":
             delivery = await client.take_over(sender_id, name)
-            staff.audit.record(session.user.username, audit.TOOK_OVER, conversation=sender_id)
         elif call == "handback":
             delivery = await client.hand_back(sender_id, name)
-            staff.audit.record(session.user.username, audit.HANDED_BACK, conversation=sender_id)
         else:
             delivery = await client.send(sender_id, name, text or "")
     except TakeoverUnavailable:
         return {"ok": False, "message": "The assistant's server did not answer: nothing was sent. Try again shortly."}
-    if delivery.status == 409:
-        return {"ok": False, "message": "Take over the chat first: the assistant is answering this conversation."}
-    if not delivery.delivered:
-        return {
-            "ok": True,
-            "delivered": False,
-            "message": NOT_DELIVERED.get(delivery.reason or "", NOT_DELIVERED["send_failed"]),
-        }
-    return {"ok": True, "delivered": True, "message": ""}
+    if delivery.status != 200:
+        return {"ok": False, "message": NOT_DELIVERED.get(delivery.reason or "", NOT_DELIVERED["send_failed"])}
+    if call != "message" and delivery.reason not in ALREADY:
+        action = audit.TOOK_OVER if call == "takeover" else audit.HANDED_BACK
+        staff.audit.record(session.user.username, action, conversation=sender_id)
+    if delivery.delivered:
+        return {"ok": True, "delivered": True, "message": ""}
+    fallback = "" if delivery.reason in ALREADY else NOT_DELIVERED["send_failed"]
+    return {"ok": True, "delivered": False, "message": NOT_DELIVERED.get(delivery.reason or "", fallback)}
 
 
 def takeover_answer(request: Request, ref: str, result: Dict[str, Any]) -> Response:
