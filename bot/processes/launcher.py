@@ -264,7 +264,8 @@ class Stack:
         )
 
     def start_web(self) -> None:
-        """The web service (bot/web): widget, demo page, /healthz, /readyz, staff API; settings via environment."""
+        """The web service (bot/web): widget, demo page, /healthz, /readyz, staff API and console; settings via
+        environment."""
         self._spawn(
             "web",
             # through warning_filters: the domain's loader (bot/responses.py) imports Rasa, whose imports warn
@@ -276,6 +277,7 @@ class Stack:
                 "ACTION_SERVER_URL": self.action_url,
                 "WEB_ALLOWED_ORIGINS": ",".join(self.allowed_origins()),
                 STAFF_TOKEN_ENV: self.staff_token,  # the console's takeover client (bot/staff/takeover.py)
+                **self._db_env(),  # the console reads conversations (bot/storage/transcripts.py)
             },
         )
 

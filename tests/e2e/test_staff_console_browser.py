@@ -20,7 +20,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bot.staff.accounts import StaffAccounts
 from bot.storage.booking_requests import shared_store
-from tests.e2e.test_meta_channels import post, text
+from tests.conftest import OUTPUT
+from tests.e2e.test_meta_channels import post, text, webhook
 from tests.e2e.test_widget_browser import (
     ANSWER_TIMEOUT,
     bot_message,
@@ -36,6 +37,7 @@ from tests.e2e.test_widget_browser import (
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "tui-sings-at-dawn-42"
+SCREENSHOTS = OUTPUT / "screenshots"
 LIVE = 20_000  # ms: the console asks for news every 3 s
 
 
@@ -50,7 +52,8 @@ def staff_user(stack) -> str:
 
 @pytest.fixture()
 def staff_page(browser: Browser, stack, staff_user: str) -> Iterator[Page]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-NZ")
+    # the console's Content-Security-Policy forbids injected scripts: let axe in
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-NZ", bypass_csp=True)
     page = ctx.new_page()
     errors: list = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -70,6 +73,12 @@ def patient(browser: Browser) -> Iterator[BrowserContext]:
     ctx = browser.new_context(viewport={"width": 420, "height": 800}, locale="en-NZ")
     yield ctx
     ctx.close()
+
+
+def console_shot(page: Page, name: str) -> None:
+    """A whole console page (docs/staff-console.md shows these)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def axe_clean(page: Page, name: str) -> None:
@@ -106,9 +115,9 @@ def test_a_call_back_request_arrives_is_opened_and_marked_done(stack, staff_page
     # the inbox shows it without a reload, and counts it in the title
     expect(inbox).to_have_title(re.compile(rf"^\({new_before + 1}\) Inbox"), timeout=LIVE)
     row = inbox.locator("#inbox-rows tr").first
-    expect(row).to_contain_text("Call-back: wants a person")
+    expect(row).to_contain_text("Call-back to book")  # a call-back with no other topic is about booking
     expect(row).to_contain_text("Website chat")
-    shot(inbox, "console-inbox")
+    console_shot(inbox, "console-inbox")
     row.get_by_role("link").click()
     expect(inbox).to_have_url(re.compile(r"/staff/requests/\d+$"))
     request_id = int(inbox.url.rsplit("/", 1)[1])
@@ -116,7 +125,7 @@ def test_a_call_back_request_arrives_is_opened_and_marked_done(stack, staff_page
     # the clinic got an e-mail over STARTTLS: the kind, the time, the link, nothing about the patient
     mail = mail_linking_to(smtp_server, request_id)
     assert mail.tls and mail.rcpt_tos == ("reception@acuteacupuncture.example",)
-    assert "talk to a person" in mail.message["Subject"]
+    assert "call-back request (booking)" in mail.message["Subject"]
     assert f"{stack.web_url}/staff/requests/{request_id}" in mail.text
     raw = mail.content.decode(errors="replace")
     for private in ("Mereana", "027 123 9876", "0271239876", "call me back", "web:"):
@@ -129,11 +138,11 @@ def test_a_call_back_request_arrives_is_opened_and_marked_done(stack, staff_page
     expect(body).not_to_contain_text("Mereana")
     expect(inbox.locator("#transcript")).to_contain_text("can someone call me back pls")
     axe_clean(inbox, "request")
-    shot(inbox, "console-request-masked")
+    console_shot(inbox, "console-request-masked")
     inbox.get_by_role("button", name="Show details").click()
     expect(body).to_contain_text("027 123 9876")
     expect(body).to_contain_text("Mereana")
-    shot(inbox, "console-request-shown")
+    console_shot(inbox, "console-request-shown")
 
     inbox.get_by_label("Move to").select_option("done")
     inbox.get_by_role("button", name="Save status").click()
@@ -170,7 +179,9 @@ def test_takeover_of_a_widget_chat_both_ways_then_hand_back(stack, staff_page, p
     axe_clean(console, "conversation")
 
     console.get_by_role("button", name="Take over this chat").click()
-    expect(bot_message(widget, "Aroha")).to_be_visible(timeout=ANSWER_TIMEOUT)  # first name only
+    expect(bot_message(widget, "You're now talking with Aroha from the clinic team")).to_be_visible(
+        timeout=ANSWER_TIMEOUT
+    )  # first name only
     expect(console.locator("#takeover-state")).to_contain_text("paused", timeout=LIVE)
 
     send(widget, "hi is that a real person?")
@@ -182,15 +193,15 @@ def test_takeover_of_a_widget_chat_both_ways_then_hand_back(stack, staff_page, p
     console.get_by_role("button", name="Send").click()
     expect(bot_message(widget, "Yes, this is Aroha at the clinic.")).to_be_visible(timeout=ANSWER_TIMEOUT)
     expect(transcript.locator(".entry.staff", has_text="this is Aroha")).to_be_visible(timeout=LIVE)
-    shot(console, "console-takeover")
+    console_shot(console, "console-takeover")
     shot(widget, "console-takeover-patient-side")
 
     send(widget, "actually i have crushing chest pain")  # a red flag while staff are connected
-    expect(bot_message(widget, "111")).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(bot_message(widget, "may need urgent medical care")).to_be_visible(timeout=ANSWER_TIMEOUT)
     expect(console.locator("#takeover-state")).to_contain_text("paused")
 
     console.get_by_role("button", name="Hand back to the assistant").click()
-    expect(bot_message(widget, "automated assistant").last).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(bot_message(widget, "has handed you back")).to_be_visible(timeout=ANSWER_TIMEOUT)
     expect(console.locator("#takeover-state")).to_contain_text("assistant is answering", timeout=LIVE)
     send(widget, "can i see a physio at the same time?")
     expect(bot_message(widget, "physio")).to_be_visible(timeout=ANSWER_TIMEOUT)
@@ -199,8 +210,12 @@ def test_takeover_of_a_widget_chat_both_ways_then_hand_back(stack, staff_page, p
 
 def test_takeover_over_messenger(stack, staff_page, fake_graph):
     console = staff_page
-    psid = f"psid-{uuid.uuid4().hex[:10]}"
-    post(stack, "facebook", text(psid, "page-1", "kia ora, do i need a referral?"))
+    psid, page = f"{uuid.uuid4().int % 10**15}", "904100200300"
+
+    def patient_says(words: str) -> None:
+        assert post(stack, "facebook", webhook("facebook", page, text(psid, page, words)))[0] == 200
+
+    patient_says("kia ora, do i need a referral?")
     fake_graph.wait_for_messages(psid, 1)
 
     open_live_conversation(console, "Messenger")
@@ -213,29 +228,29 @@ def test_takeover_over_messenger(stack, staff_page, fake_graph):
     messages = fake_graph.wait_for_messages(psid, before + 1)
     assert any("Aroha from the clinic here" in str(m) for m in messages)
 
-    post(stack, "facebook", text(psid, "page-1", "thanks, what time do you open"))
+    patient_says("thanks, what time do you open")
     expect(console.locator("#transcript")).to_contain_text("what time do you open", timeout=LIVE)
     assert len(fake_graph.messages_to(psid)) == before + 1  # no assistant answer while paused
 
     console.get_by_role("button", name="Hand back to the assistant").click()
     expect(console.locator("#takeover-state")).to_contain_text("assistant is answering", timeout=LIVE)
-    post(stack, "facebook", text(psid, "page-1", "do i need a gp referral?"))
+    patient_says("do i need a gp referral?")
     fake_graph.wait_for_messages(psid, before + 3)  # the hand-back notice, then the assistant's answer
 
 
 def test_console_on_a_phone_and_logged_out_pages(stack, browser, staff_user):
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-NZ", is_mobile=True)
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-NZ", is_mobile=True, bypass_csp=True)
     page = ctx.new_page()
     page.goto(f"{stack.web_url}/staff/login")
     axe_clean(page, "login")
-    shot(page, "console-login-phone")
+    console_shot(page, "console-login-phone")
     page.get_by_label("User name").fill(staff_user)
     page.get_by_label("Password").fill(PASSWORD)
     page.keyboard.press("Enter")  # keyboard only
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "no sideways scrolling"
     axe_clean(page, "inbox-phone")
-    shot(page, "console-inbox-phone")
+    console_shot(page, "console-inbox-phone")
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/staff/login\?logged_out=1"))
     page.goto(f"{stack.web_url}/staff/")
