@@ -403,6 +403,7 @@ def ready_text(stack: Stack, seconds: float) -> str:
         f"  in a browser:  {stack.web_url}/  (the clinic's demo page with the chat widget)\n"
         f"  over REST:     curl -s {rest} -H \"Content-Type: application/json\" -d '{request}'\n"
         f"  in a terminal: make shell  (after Ctrl-C here, or alongside: {alongside})\n"
+        f"Staff console: {stack.web_url}/staff/  (make an account first: make staff-user)\n"
         f"Also: socket.io {stack.rasa_url}/socket.io, staff API {stack.web_url}/staff/requests "
         f"(Authorization: Bearer $STAFF_API_TOKEN), action server {stack.action_url} (needs ${ACTION_TOKEN_ENV}).\n"
         f"Logs follow: time, level, process, message{logs}. Ctrl-C stops everything.\n"

@@ -113,6 +113,7 @@ def test_start_up_is_short_says_where_to_talk_and_logs_are_readable(tmp_path: Pa
     assert f"http://127.0.0.1:{env['WEB_PORT']}/ " in ready  # the demo page with the widget
     assert f"curl -s http://127.0.0.1:{env['RASA_PORT']}/webhooks/rest/webhook" in ready
     assert "make shell" in ready
+    assert f"Staff console: http://127.0.0.1:{env['WEB_PORT']}/staff/" in ready and "make staff-user" in ready
     # noise a newcomer cannot act on: libraries' deprecations, JSON, a line per readiness probe
     for noise in ("DeprecationWarning", "Warning:", '{"event', "HTTP Request", "/health", "Registered function"):
         assert noise not in output, f"{noise!r} in:\n{output}"
