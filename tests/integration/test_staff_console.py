@@ -409,3 +409,44 @@ def test_the_conversation_of_a_request_is_shown_with_details_hidden(app_client, 
     assert "0800 611 116" in page and "request_contact · 91 %" in page
     shown = client.post("/staff/requests/1/show", data={"csrf_token": csrf}).text
     assert "pls call me, im Aroha Ngata" in shown and "my acc45 is AB12345 and my number 021 123 4567" in shown
+
+
+def test_a_failed_notification_is_listed_in_the_inbox_and_can_be_resent(store):
+    """The mail server refuses: the request is in the inbox anyway, the inbox says the e-mail has not gone out and
+    why, the request page offers "Send it again now" and the audit log records who asked."""
+    import asyncio
+
+    from bot.staff.mail_settings import MailSettings
+    from bot.staff.notifications import NotificationOutbox
+    from tests.conftest import free_port
+
+    mail = MailSettings(
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),
+        smtp_from="assistant@clinic.example",
+        notify_to=("reception@clinic.example",),
+        smtp_timeout=2,
+    )
+    settings = WebSettings(rasa_url="http://127.0.0.1:9", action_server_url="http://127.0.0.1:9")
+    app = create_app(settings, bundle=BUNDLE, store_factory=lambda: store, mail=mail)
+    staff = app.state.web.staff()
+    staff.accounts.create("aroha", "Aroha", PASSWORD)
+    asyncio.run(staff.outbox.run_once())  # nobody listens on that port
+    with TestClient(app) as client:
+        _, csrf = logged_in(client)
+        inbox = client.get("/staff/").text
+        assert "E-mail notifications not sent" in inbox and "connection refused" in inbox
+        assert "notifications of new requests are off" not in inbox
+        page = client.get("/staff/requests/2").text
+        assert "Send it again now" in page
+        assert (
+            client.post("/staff/requests/2/notify", data={"csrf_token": csrf}, follow_redirects=False).status_code
+            == 303
+        )
+        assert staff.audit.entries(request_id=2)[0].action == "asked to resend a notification"
+    assert all(s.attempts >= 1 for s in NotificationOutbox(store.engine, mail).problems())
+
+
+def test_without_a_mail_server_the_inbox_says_notifications_are_off(app_client):
+    client, _ = logged_in(app_client)
+    assert "notifications of new requests are off" in client.get("/staff/").text
