@@ -165,6 +165,15 @@ class ValidateContactForm(FormValidationAction):
         return {"share_acc_details": None}
 
 
+def close_chat_requests(sender_id: str) -> None:
+    """The call-back request says all a "chat" request of this conversation said: that one is done (by the
+    assistant). A failure here is logged only: the call-back request is recorded, and the patient told so."""
+    try:
+        shared_store().close_open(sender_id, "chat", by=ASSISTANT)
+    except Exception as error:  # noqa: BLE001
+        logger.error("could not close the chat request: %s", type(error).__name__)
+
+
 def _mask_contact(phone: Optional[str], email: Optional[str]) -> str:
     if phone:
         return f"phone ({phone[:3]}•••{phone[-3:]})"
@@ -206,16 +215,14 @@ class ActionSubmitContactRequest(Action):
             acc_details=acc_details,
         )
         try:
-            store = shared_store()
-            store.add(request)
-            # the call-back request says all a "chat" request said (bot/storage/booking_requests.py KINDS)
-            store.close_open(tracker.sender_id, "chat", by=ASSISTANT)
+            shared_store().add(request)
         except Exception as error:  # noqa: BLE001 - any store failure must reach the patient as a clear answer
             logger.error("could not record a %s request: %s", kind, type(error).__name__)
             dispatcher.utter_message(
                 response="utter_contact_request_failed", contact_route=load_profile().contact_route()
             )
             return reset
+        close_chat_requests(tracker.sender_id)
         dispatcher.utter_message(
             response="utter_contact_request_sent_with_acc" if acc_details else "utter_contact_request_sent",
             name=name,

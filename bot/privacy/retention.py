@@ -8,7 +8,8 @@ An event older than the cut-off is deleted unless it belongs to the conversation
 still reads (with sessions expiring after 60 minutes, that only keeps a session that is still going on).
 Requests: bot/storage/booking_requests.py, $BOOKING_REQUESTS_DB_URL or --requests-db-url.
 The staff console's records in that database follow the same rule: audit entries and conversation references older
-than the cut-off, and expired staff sessions, are deleted (e-mail notifications go with their requests).
+than the cut-off, expired staff sessions and stale counts of failed log-ins are deleted (e-mail notifications go
+with their requests).
 Why 90 days: docs/production.md.
 """
 
@@ -24,6 +25,7 @@ from typing import List, Optional
 
 import sqlalchemy as sa
 
+from bot.staff.accounts import StaffAccounts
 from bot.staff.audit import AuditLog
 from bot.staff.conversation_refs import ConversationRefs
 from bot.staff.sessions import SessionStore
@@ -103,6 +105,7 @@ def apply_retention(
             AuditLog(store.engine, **({"clock": clock} if clock else {})).delete_older_than(days)
             + ConversationRefs(store.engine).delete_older_than(days, now=when)
             + SessionStore(store.engine, **({"clock": clock} if clock else {})).delete_expired()
+            + StaffAccounts(store.engine, **({"clock": clock} if clock else {})).delete_stale_failures()
         )
     finally:
         store.engine.dispose()

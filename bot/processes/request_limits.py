@@ -19,7 +19,7 @@ RASA_MAX_BYTES = META_WEBHOOK_MAX_BYTES
 # Rasa posts the working tracker (last 5 turns, bot/storage/tracker_window.py) and the domain to the action server:
 # 67 KB measured for a tracker of 40 turns with this domain, so 1 MiB leaves a wide margin.
 ACTION_SERVER_MAX_BYTES = 1024 * 1024
-# The web service takes no request bodies (GET only).
+# The web service takes small bodies only: the staff console's forms (a message to a patient: 1000 characters).
 WEB_MAX_BYTES = 64 * 1024
 # The staff routes of `rasa run` (bot/channels/staff.py): a sender id, a first name and at most 1000 characters of
 # text, which JSON escapes to at most 6 bytes each (\uXXXX): 16 KiB is ample.

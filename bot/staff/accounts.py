@@ -8,20 +8,24 @@ name under attack locks whatever it is. `MAX_FAILURES` wrong passwords within `F
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, List, Optional
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from bot.storage.times import as_utc, utc_now
+
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCK_TIME = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,39}")
+RESERVED = ("assistant", "system")  # names the console shows for what no staff member did
 # The name patients see when this person takes over a chat (bot/channels/staff.py checks it again): one first name.
 FIRST_NAME = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 MAX_NAME_CHARS = 40
@@ -40,7 +44,8 @@ users_table = sa.Table(
 failures_table = sa.Table(
     "staff_login_failures",
     metadata,
-    sa.Column("username", sa.String(40), primary_key=True),  # as typed (normalised), known or not
+    # SHA-256 of the name as typed (normalised), known or not: a password typed into the name field is not kept
+    sa.Column("name_key", sa.String(64), primary_key=True),
     sa.Column("count", sa.Integer, nullable=False),
     sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("locked_until", sa.DateTime(timezone=True)),
@@ -50,13 +55,6 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("not a password of anyone")  # verified against for unknown names: same time taken
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(value: Optional[datetime]) -> Optional[datetime]:
-    """SQLite gives naive datetimes back: they were stored in UTC."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
 class AccountError(ValueError):
@@ -65,6 +63,11 @@ class AccountError(ValueError):
 
 def normalise(username: str) -> str:
     return (username or "").strip().lower()[:40]
+
+
+def name_key(name: str) -> str:
+    """What the failure count is kept under: a hash, not the name typed (which may be a password)."""
+    return hashlib.sha256(f"staff-login:{name}".encode()).hexdigest()
 
 
 def check_new_password(password: str, username: str) -> None:
@@ -83,10 +86,12 @@ class StaffUser:
 
 @dataclass(frozen=True)
 class LoginResult:
-    """`user` when the log-in succeeded; `locked_until` when the name is locked (whatever the password)."""
+    """`user` when the log-in succeeded; `locked_until` when the name is locked (whatever the password);
+    `account`: the account's name when there is one (for the audit log, never shown to whoever logs in)."""
 
     user: Optional[StaffUser] = None
     locked_until: Optional[datetime] = None
+    account: Optional[str] = None
 
 
 class StaffAccounts:
@@ -101,6 +106,8 @@ class StaffAccounts:
         name = normalise(username)
         if not USERNAME.fullmatch(name):
             raise AccountError("user names are 2-40 characters: letters, digits, dot, dash, underscore")
+        if name in RESERVED:
+            raise AccountError(f"{name!r} is reserved: the console uses it for what no staff member did")
         first = (first_name or "").strip()
         if not (FIRST_NAME.fullmatch(first) and len(first) <= MAX_NAME_CHARS):
             raise AccountError("one first name is needed, letters only (patients see it when you take over a chat)")
@@ -119,7 +126,7 @@ class StaffAccounts:
             updated = conn.execute(
                 users_table.update().where(users_table.c.username == name).values(password_hash=_hasher.hash(password))
             ).rowcount
-            conn.execute(failures_table.delete().where(failures_table.c.username == name))
+            conn.execute(failures_table.delete().where(failures_table.c.name_key == name_key(name)))
         if not updated:
             raise AccountError(f"no user {name!r}")
 
@@ -136,49 +143,69 @@ class StaffAccounts:
         return [StaffUser(row.id, row.username, row.first_name) for row in rows]
 
     def log_in(self, username: str, password: str) -> LoginResult:
-        """Checks the password unless the name is locked; counts failures; a success clears them."""
+        """Checks the password unless the name is locked; counts failures; a success clears them.
+
+        Blocking (argon2 takes ~0.2 s): call it from a thread, never on an event loop."""
         name = normalise(username)
-        now = self.clock()
-        with self.engine.begin() as conn:
-            failure = conn.execute(sa.select(failures_table).where(failures_table.c.username == name)).first()
-            locked_until = _aware(failure.locked_until) if failure else None
-            if locked_until and locked_until > now:
-                _hasher.hash("equal time")  # a locked name answers no faster than a wrong password
-                return LoginResult(locked_until=locked_until)
+        key, now = name_key(name), self.clock()
+        with self.engine.connect() as conn:
+            failure = conn.execute(sa.select(failures_table).where(failures_table.c.name_key == key)).first()
             row = conn.execute(
                 sa.select(users_table).where(users_table.c.username == name, users_table.c.active.is_(True))
             ).first()
-            if row is not None and _verify(row.password_hash, password):
-                conn.execute(failures_table.delete().where(failures_table.c.username == name))
+        account = row.username if row is not None else None
+        locked_until = as_utc(failure.locked_until) if failure else None
+        if locked_until and locked_until > now:
+            _hasher.hash("equal time")  # a locked name answers no faster than a wrong password
+            return LoginResult(locked_until=locked_until, account=account)
+        if row is not None and _verify(row.password_hash, password):
+            with self.engine.begin() as conn:
+                conn.execute(failures_table.delete().where(failures_table.c.name_key == key))
                 if _hasher.check_needs_rehash(row.password_hash):
                     conn.execute(
                         users_table.update()
                         .where(users_table.c.id == row.id)
                         .values(password_hash=_hasher.hash(password))
                     )
-                return LoginResult(user=StaffUser(row.id, row.username, row.first_name))
-            if row is None:
-                _verify(_DUMMY_HASH, password)
-            return LoginResult(locked_until=self._count_failure(conn, name, failure, now))
+            return LoginResult(user=StaffUser(row.id, row.username, row.first_name), account=account)
+        if row is None:
+            _verify(_DUMMY_HASH, password)  # the same time as a known name
+        return LoginResult(locked_until=self._count_failure(key, now), account=account)
 
-    def _count_failure(self, conn: sa.engine.Connection, name: str, failure: Optional[sa.engine.Row], now: datetime):
-        """Adds a failure; returns the lock's end when this one reaches MAX_FAILURES."""
-        if failure is None or _aware(failure.first_at) < now - FAILURE_WINDOW:
-            conn.execute(failures_table.delete().where(failures_table.c.username == name))
-            conn.execute(failures_table.insert().values(username=name, count=1, first_at=now, locked_until=None))
-            return None
-        count = failure.count + 1
-        locked_until = now + LOCK_TIME if count >= MAX_FAILURES else None
-        conn.execute(
-            failures_table.update()
-            .where(failures_table.c.username == name)
-            .values(
-                count=0 if locked_until else count,
-                first_at=now if locked_until else failure.first_at,
-                locked_until=locked_until,
-            )
-        )
-        return locked_until
+    def _count_failure(self, key: str, now: datetime, again: bool = True) -> Optional[datetime]:
+        """Adds a failure (one UPDATE, so log-ins at the same moment all count); the lock's end when this one
+        reaches MAX_FAILURES."""
+        f = failures_table.c
+        current = sa.and_(f.name_key == key, f.first_at >= now - FAILURE_WINDOW)
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(failures_table.update().where(current).values(count=f.count + 1)).rowcount:
+                    count = conn.execute(sa.select(f.count).where(f.name_key == key)).scalar_one()
+                else:
+                    conn.execute(failures_table.delete().where(f.name_key == key))
+                    conn.execute(failures_table.insert().values(name_key=key, count=1, first_at=now))
+                    count = 1
+                if count < MAX_FAILURES:
+                    return None
+                locked_until = now + LOCK_TIME
+                conn.execute(
+                    failures_table.update()
+                    .where(f.name_key == key)
+                    .values(count=0, first_at=now, locked_until=locked_until)
+                )
+                return locked_until
+        except sa.exc.IntegrityError:  # another log-in inserted the first failure at the same moment
+            if not again:
+                raise
+            return self._count_failure(key, now, again=False)
+
+    def delete_stale_failures(self) -> int:
+        """Failure counts neither current nor locking any more (retention)."""
+        now = self.clock()
+        f = failures_table.c
+        stale = sa.and_(f.first_at < now - FAILURE_WINDOW, sa.or_(f.locked_until.is_(None), f.locked_until < now))
+        with self.engine.begin() as conn:
+            return conn.execute(failures_table.delete().where(stale)).rowcount
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -13,11 +13,15 @@ from typing import Callable, Iterable, List, Optional
 
 import sqlalchemy as sa
 
-from bot.staff.accounts import _aware, utc_now
+from bot.storage.times import as_utc, utc_now
 
 # The kinds of access recorded, in the words the audit page shows.
 LOGGED_IN = "logged in"
 LOGGED_OUT = "logged out"
+LOGIN_FAILED = "failed log-in (wrong password)"
+LOGIN_FAILED_UNKNOWN = "failed log-in (no such user name)"
+LOCKED_OUT = "log-in locked after repeated failures"
+LOCKED_OUT_UNKNOWN = "log-in locked after repeated failures (no such user name)"
 VIEWED_REQUEST = "viewed request"
 VIEWED_CONVERSATION = "viewed conversation"
 SHOWED_DETAILS = "showed hidden details"
@@ -34,7 +38,7 @@ audit_table = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("username", sa.String(40)),  # None: done by the system (forget me)
-    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("action", sa.String(60), nullable=False, index=True),
     sa.Column("request_id", sa.Integer, index=True),
     sa.Column("conversation", sa.String(255), index=True),  # the conversation's sender id
     sa.Column("detail", sa.String(200)),  # e.g. "new → done"; never a patient's details
@@ -97,8 +101,27 @@ class AuditLog:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [
-            AuditEntry(r.id, _aware(r.at), r.username, r.action, r.request_id, r.conversation, r.detail) for r in rows
+            AuditEntry(r.id, as_utc(r.at), r.username, r.action, r.request_id, r.conversation, r.detail) for r in rows
         ]
+
+    def taken_over(self, limit: int = 50) -> List[str]:
+        """Conversations whose latest takeover entry is "took over" (not handed back since), newest first."""
+        t = audit_table.c
+        latest = (
+            sa.select(t.conversation, sa.func.max(t.id).label("last"))
+            .where(t.action.in_((TOOK_OVER, HANDED_BACK)), t.conversation.is_not(None))
+            .group_by(t.conversation)
+            .subquery()
+        )
+        query = (
+            sa.select(audit_table.c.conversation)
+            .join(latest, audit_table.c.id == latest.c.last)
+            .where(audit_table.c.action == TOOK_OVER)
+            .order_by(audit_table.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [row.conversation for row in conn.execute(query)]
 
     def forget_conversation(self, sender_id: str, request_ids: Iterable[int] = ()) -> int:
         """Deletes the entries about this conversation and its requests; records that a deletion happened."""

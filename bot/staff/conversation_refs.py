@@ -13,7 +13,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 
-from bot.staff.accounts import utc_now
+from bot.storage.times import utc_now
 
 metadata = sa.MetaData()
 refs_table = sa.Table(

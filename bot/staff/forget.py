@@ -10,17 +10,11 @@ import sqlalchemy as sa
 
 from bot.staff.audit import AuditLog
 from bot.staff.conversation_refs import ConversationRefs
+from bot.staff.notifications import delete_orphan_notifications
 
 
 def forget_in_console(engine: sa.engine.Engine, sender_id: str, request_ids: Iterable[int]) -> None:
-    ids = list(request_ids)
-    AuditLog(engine).forget_conversation(sender_id, ids)
+    """After the conversation's requests are deleted: their audit entries, reference and notifications go too."""
+    AuditLog(engine).forget_conversation(sender_id, list(request_ids))
     ConversationRefs(engine).forget(sender_id)
-    if ids and sa.inspect(engine).has_table("request_notifications"):
-        with engine.begin() as conn:
-            conn.execute(
-                sa.text("DELETE FROM request_notifications WHERE request_id IN :ids").bindparams(
-                    sa.bindparam("ids", expanding=True)
-                ),
-                {"ids": ids},
-            )
+    delete_orphan_notifications(engine)

@@ -25,18 +25,12 @@ from typing import Dict, Optional
 from zoneinfo import ZoneInfo
 
 from bot.staff.mail_settings import MailSettings
+from bot.staff.request_kinds import REQUEST_KINDS
 
 NZ = ZoneInfo("Pacific/Auckland")
 
-# kind -> (subject words, the sentence of the body); kinds of bot/storage/booking_requests.py
-KIND_WORDS: Dict[str, tuple] = {
-    "booking": ("call-back request (booking)", "A patient asked to be called back to book an appointment."),
-    "handoff": ("call-back request (talk to a person)", "A patient asked to talk to a person at the clinic."),
-    "chat": (
-        "live chat: a patient wants a person",
-        "A patient asked in the chat to talk to a person; you can take the chat over in the console.",
-    ),
-}
+# kind -> (subject words, the sentence of the body): bot/staff/request_kinds.py
+KIND_WORDS: Dict[str, tuple] = {kind: (row.mail_subject, row.mail_sentence) for kind, row in REQUEST_KINDS.items()}
 OTHER_KIND = ("request", "A patient sent a request to the clinic.")
 
 

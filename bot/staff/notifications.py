@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Dict, Iterable, List, Optional
 
 import sqlalchemy as sa
@@ -35,6 +35,7 @@ from bot.clinic.profile import load_profile
 from bot.staff import mailer
 from bot.staff.mail_settings import MailSettings
 from bot.storage.booking_requests import requests_table, shared_store
+from bot.storage.times import as_utc, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -65,17 +66,6 @@ notifications_table = sa.Table(
 )
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def as_utc(moment: Optional[datetime]) -> Optional[datetime]:
-    """SQLite gives back naive datetimes: they are UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=timezone.utc)
-
-
 def retry_delay(attempts: int) -> timedelta:
     """The wait after the `attempts`-th failed attempt: 1, 2, 4 ... minutes, at most an hour."""
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
@@ -98,6 +88,14 @@ class NotificationStatus:
 def _same_request() -> sa.sql.ColumnElement:
     n, r = notifications_table, requests_table
     return sa.and_(r.c.id == n.c.request_id, r.c.created_at == n.c.request_created_at)
+
+
+def delete_orphan_notifications(engine: sa.engine.Engine) -> int:
+    """Delete the notifications whose request is gone; 0 when there is no notification table yet."""
+    if not sa.inspect(engine).has_table(notifications_table.name):
+        return 0
+    with engine.begin() as conn:
+        return conn.execute(notifications_table.delete().where(~sa.exists().where(_same_request()))).rowcount
 
 
 class NotificationOutbox:
@@ -175,9 +173,7 @@ class NotificationOutbox:
 
     def delete_orphans(self) -> int:
         """Delete the rows whose request is gone (deleted by "forget me" or retention)."""
-        n = notifications_table
-        with self.engine.begin() as conn:
-            return conn.execute(n.delete().where(~sa.exists().where(_same_request()))).rowcount
+        return delete_orphan_notifications(self.engine)
 
     # --- sending -----------------------------------------------------------------------------------------------
 

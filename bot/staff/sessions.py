@@ -17,7 +17,8 @@ from typing import Callable, Optional, Tuple
 
 import sqlalchemy as sa
 
-from bot.staff.accounts import StaffUser, _aware, users_table, utc_now
+from bot.staff.accounts import StaffUser, users_table
+from bot.storage.times import as_utc, utc_now
 
 TOUCH_EVERY = timedelta(seconds=30)  # last_seen is written at most this often (a poll every few seconds)
 
@@ -71,8 +72,9 @@ class SessionStore:
             )
         return token, StaffSession(user, csrf, now)
 
-    def find(self, token: Optional[str]) -> Optional[StaffSession]:
-        """The live session of this cookie token, its last use updated; None (and the row gone) when expired."""
+    def find(self, token: Optional[str], touch: bool = True) -> Optional[StaffSession]:
+        """The live session of this cookie token; None (and the row gone) when expired. `touch`: this request is
+        the staff member's doing (a page, a form), so it counts as use; a page's automatic refresh does not."""
         if not token or len(token) > 100:
             return None
         key, now = token_hash(token), self.clock()
@@ -85,11 +87,11 @@ class SessionStore:
             row = conn.execute(query).first()
             if row is None:
                 return None
-            created, seen = _aware(row.created_at), _aware(row.last_seen_at)
+            created, seen = as_utc(row.created_at), as_utc(row.last_seen_at)
             if now - seen > self.idle or now - created > self.lifetime:
                 conn.execute(sessions_table.delete().where(sessions_table.c.token_hash == key))
                 return None
-            if now - seen > TOUCH_EVERY:
+            if touch and now - seen > TOUCH_EVERY:
                 conn.execute(sessions_table.update().where(sessions_table.c.token_hash == key).values(last_seen_at=now))
         return StaffSession(StaffUser(row.user_id, row.username, row.first_name), row.csrf_token, created)
 

@@ -17,6 +17,8 @@ from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
+from bot.storage.times import as_utc
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = f"sqlite:///{ROOT / '.data' / 'requests.sqlite'}"
 # booking: call-back to book; handoff: call-back to talk to a person; chat: asked for a person in the chat itself
@@ -192,23 +194,27 @@ class BookingRequestStore:
         data = dict(row)
         data["acc_details"] = json.loads(data["acc_details"]) if data.get("acc_details") else None
         for name in ("created_at", "status_at"):
-            value = data.get(name)
-            if isinstance(value, datetime) and value.tzinfo is None:
-                data[name] = value.replace(tzinfo=timezone.utc)
+            data[name] = as_utc(data.get(name))
         data["status"] = data.get("status") or "new"
         return BookingRequest(**data)
 
 
 def add_later_columns(engine: sa.engine.Engine) -> None:
-    """ALTER TABLE for the columns a database made before them lacks (LATER_COLUMNS); nothing when present."""
-    present = {column["name"] for column in sa.inspect(engine).get_columns("booking_requests")}
-    missing = [name for name in LATER_COLUMNS if name not in present]
-    with engine.begin() as conn:
-        for name in missing:
-            column = requests_table.c[name]
-            kind = column.type.compile(dialect=engine.dialect)
-            default = " NOT NULL DEFAULT 'new'" if name == "status" else ""
-            conn.execute(sa.text(f"ALTER TABLE booking_requests ADD COLUMN {name} {kind}{default}"))
+    """ALTER TABLE for the columns a database made before them lacks (LATER_COLUMNS), and their index; nothing when
+    present. Two processes starting at once may both try: the loser finds the column there."""
+    for name in LATER_COLUMNS:
+        if name in {column["name"] for column in sa.inspect(engine).get_columns("booking_requests")}:
+            continue
+        kind = requests_table.c[name].type.compile(dialect=engine.dialect)
+        default = " NOT NULL DEFAULT 'new'" if name == "status" else ""
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"ALTER TABLE booking_requests ADD COLUMN {name} {kind}{default}"))
+        except sa.exc.DBAPIError:
+            if name not in {column["name"] for column in sa.inspect(engine).get_columns("booking_requests")}:
+                raise
+    status_index = next(index for index in requests_table.indexes if list(index.columns) == [requests_table.c.status])
+    status_index.create(engine, checkfirst=True)
 
 
 @functools.lru_cache(maxsize=8)

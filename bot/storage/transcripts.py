@@ -154,19 +154,23 @@ class TranscriptReader:
             return conn.execute(query).first() is not None
 
     def entries(self, sender_id: str, after_id: int = 0, limit: int = 500) -> List[Entry]:
-        """The conversation's entries with a row id above `after_id`, oldest first, at most `limit`."""
+        """The conversation's entries oldest first: with `after_id`, the first `limit` with a row id above it (a
+        page polling for news); without, the newest `limit` (a long conversation shows its end)."""
         if not self._ready():
             return []
         t = events_table.c
+        newest = after_id == 0
         query = (
             sa.select(t.id, t.type_name, t.timestamp, t.data)
             .where(t.sender_id == sender_id, t.id > after_id, t.type_name.in_(SHOWN))
-            .order_by(t.id)
+            .order_by(t.id.desc() if newest else t.id)
             .limit(limit)
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-            offered = self._offered_before(conn, sender_id, after_id) if after_id > 0 and rows else {}
+            rows = rows[::-1] if newest else rows
+            before = rows[0].id - 1 if rows else 0
+            offered = self._offered_before(conn, sender_id, before) if before > 0 else {}
         out = []
         for row in rows:
             data = _json(row.data)

@@ -74,7 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):  # a send still going: cut short
             await asyncio.wait_for(worker, timeout=15)
 
 

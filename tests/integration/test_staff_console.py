@@ -358,6 +358,10 @@ def test_an_old_requests_table_gets_the_status_columns(tmp_path):
         )
     store = BookingRequestStore(url)
     assert store.get(1).status == "new"
+    assert "ix_booking_requests_status" in {
+        index["name"] for index in sa.inspect(store.engine).get_indexes("booking_requests")
+    }
+    BookingRequestStore(url)  # opening it again changes nothing
     assert store.set_status(1, "done", by="aroha").status == "done"
 
 
@@ -450,3 +454,112 @@ def test_a_failed_notification_is_listed_in_the_inbox_and_can_be_resent(store):
 def test_without_a_mail_server_the_inbox_says_notifications_are_off(app_client):
     client, _ = logged_in(app_client)
     assert "notifications of new requests are off" in client.get("/staff/").text
+
+
+# ---------- after the review
+
+
+def test_the_log_in_runs_in_a_thread_and_failures_are_audited_without_the_typed_name(app_client):
+    import inspect
+
+    import sqlalchemy as sa
+
+    from bot.web.console import auth
+
+    assert not inspect.iscoroutinefunction(auth.log_in)  # argon2 must never hold up the event loop
+    log_in(app_client, password="wrong password here")
+    log_in(app_client, username="correct horse battery staple", password="x")  # a password typed as the name
+    staff = app_client.app.state.web.staff()
+    actions = [(e.username, e.action) for e in staff.audit.entries()]
+    assert ("aroha", "failed log-in (wrong password)") in actions
+    assert (None, "failed log-in (no such user name)") in actions
+    with staff.accounts.engine.connect() as conn:
+        dump = " ".join(str(row) for row in conn.execute(sa.text("SELECT * FROM staff_login_failures")))
+    assert "correct horse" not in dump and "aroha" not in dump
+
+
+def test_reserved_user_names_are_refused(app_client):
+    from bot.staff.accounts import AccountError
+
+    for name in ("assistant", "System"):
+        with pytest.raises(AccountError, match="reserved"):
+            app_client.app.state.web.staff().accounts.create(name, "Sam", PASSWORD)
+
+
+def test_a_page_refreshing_itself_does_not_keep_the_session_alive(app_client):
+    client, _ = logged_in(app_client)
+    sessions = client.app.state.web.staff().sessions
+    start = datetime.now(timezone.utc)
+    for minutes in range(1, 40, 5):  # the inbox polls every few seconds: none of it is use
+        sessions.clock = lambda m=minutes: start + timedelta(minutes=m)
+        if client.get("/staff/inbox.json").status_code == 401:
+            break
+    else:
+        raise AssertionError("polling kept the session alive past the idle time")
+    assert minutes > 30 - 5
+
+
+def test_a_form_sent_after_the_session_ended_leads_back_to_its_page(app_client):
+    client, csrf = logged_in(app_client)
+    client.post("/staff/logout", data={"csrf_token": csrf})
+    response = client.post("/staff/requests/1/status", data={"status": "done"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/staff/login?next=/staff/requests/1"
+
+
+def test_secure_sessions_use_a_host_only_cookie(store):
+    settings = WebSettings(rasa_url="http://127.0.0.1:9", action_server_url="http://127.0.0.1:9")
+    app = create_app(settings, bundle=BUNDLE, store_factory=lambda: store)
+    app.state.web.staff().accounts.create("aroha", "Aroha", PASSWORD)
+    with TestClient(app, base_url="https://testserver") as client:
+        cookie = log_in(client).headers["set-cookie"]
+        assert cookie.startswith("__Host-staff_session=") and "Path=/;" in cookie and "Secure" in cookie
+        assert client.get("/staff/", follow_redirects=False).status_code == 200
+        # a cookie of the plain name (planted by another port or site of this host) is not a session here
+        token = re.search(r"__Host-staff_session=([^;]+)", cookie).group(1)
+        client.cookies.clear()
+        client.cookies.set("staff_session", token)
+        assert client.get("/staff/", follow_redirects=False).status_code == 303
+
+
+def test_taking_over_starts_the_chat_request_and_a_taken_over_chat_stays_listed(app_client, store, tmp_path):
+    """The takeover client is replaced by a recorder: the console's side of takeover, without Rasa."""
+    import asyncio
+    import time as clock
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, ConversationPaused, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.staff.takeover import Delivery
+
+    sender = "messenger:998877"
+    chat = store.add(BookingRequest(kind="chat", sender_id=sender, channel="facebook"))
+    two_hours_ago = clock.time() - 7200
+    events = [
+        ActionExecuted("action_listen", timestamp=two_hours_ago),
+        UserUttered("can i talk to a human", {"name": "human_handoff", "confidence": 0.97}, timestamp=two_hours_ago),
+        ConversationPaused(timestamp=two_hours_ago + 1),
+    ]
+    tracker_store = SQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(tmp_path / "conversations.sqlite"))
+    asyncio.run(tracker_store.save(DialogueStateTracker.from_events(sender, events)))
+
+    class Recorder:
+        available = True
+        calls: list = []
+
+        async def take_over(self, sender_id, name):
+            self.calls.append(("takeover", sender_id, name))
+            return Delivery(True, "messenger", None, 200, paused=True)
+
+    staff = app_client.app.state.web.staff()
+    staff.takeover = Recorder()
+    client, csrf = logged_in(app_client)
+    ref = staff.refs.ref_for(sender)
+    answer = client.post(f"/staff/conversations/{ref}/takeover", data={}, headers={"X-CSRF-Token": csrf}).json()
+    assert answer == {"ok": True, "delivered": True, "message": ""}
+    assert Recorder.calls == [("takeover", sender, "Aroha")]
+    assert (store.get(chat.id).status, store.get(chat.id).status_by) == ("in_progress", "aroha")
+    # two hours without a message, but taken over: still listed, first
+    live = client.get("/staff/conversations").text
+    assert f"/staff/conversations/{ref}" in live and "Paused: staff talking" in live

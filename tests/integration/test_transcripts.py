@@ -207,6 +207,9 @@ def test_polling_after_an_id_returns_only_newer_entries(tmp_path):
     rows = ids_of(f"sqlite:///{db}", WEB)
     assert len(rows) == 26 > len(reader.entries(WEB)) == 14  # actions, slots and loops are not shown
     assert reader.entries(WEB, after_id=rows[-1]) == []
+    # without after_id a long conversation shows its newest entries, oldest first
+    assert reader.entries(WEB, limit=3) == reader.entries(WEB)[-3:]
+    assert (reader.entries(WEB, limit=10)[0].text, reader.entries(WEB, limit=10)[0].note) == ("Book a visit", "button")
 
 
 def test_a_payload_shows_as_its_button_only_right_after_the_buttons(tmp_path):

@@ -30,7 +30,8 @@ router = APIRouter(prefix="/staff", tags=["staff console"], include_in_schema=Fa
 ACTIVE_WINDOW = timedelta(hours=1)  # "live chats": conversations with a message in the last hour
 POLL_SECONDS = 3  # how often the pages ask for news (console.js)
 NOT_DELIVERED = {  # reasons of bot/channels/staff.py, in the words the conversation page shows
-    "not_connected": "The patient has closed the chat window: they will see this when they open it again.",
+    "not_connected": "Not delivered: the patient's chat window is closed, and the widget does not fetch missed "
+    "messages. Contact them another way.",
     "outside_window": "Meta allows no more messages to this patient (their last message was over 7 days ago).",
     "send_failed": "Sending failed. Try again, or contact the patient another way.",
     "no_live_channel": "This conversation's channel cannot receive messages from staff.",
@@ -145,7 +146,6 @@ def show_request(request: Request, staff: Services, session: Any, request_id: in
         "reveal": reveal,
         "summary": summary,
         "entries": entries,
-        "hidden": sum(1 for e in entries if e["hidden"]) + (0 if reveal else len(request_known_values(found))),
         "ref": staff.refs.ref_for(found.sender_id) if summary else None,
         "statuses": STATUSES,
         "history": staff.audit.entries(limit=20, request_id=found.id),
@@ -244,11 +244,17 @@ def sender_or_404(staff: Services, ref: str) -> str:
 
 
 def live_list(staff: Services) -> List[Dict[str, Any]]:
+    """Conversations with a message in the last hour, and every conversation still taken over whatever its age
+    (a paused conversation never expires: forgotten, its patient would wait in silence)."""
     since = datetime.now(timezone.utc) - ACTIVE_WINDOW
-    return [
-        {"ref": staff.refs.ref_for(item.sender_id), "summary": item}
-        for item in staff.transcripts.active_since(since, limit=50)
-    ]
+    items = staff.transcripts.active_since(since, limit=50)
+    listed = {item.sender_id for item in items}
+    for sender_id in staff.audit.taken_over():
+        summary = staff.transcripts.summary(sender_id) if sender_id not in listed else None
+        if summary is not None and summary.paused:
+            items.append(summary)
+    items.sort(key=lambda item: (not item.paused, -item.last_at.timestamp()))
+    return [{"ref": staff.refs.ref_for(item.sender_id), "summary": item} for item in items]
 
 
 @router.get("/conversations")
@@ -318,16 +324,31 @@ async def takeover_call(
         else:
             delivery = await client.send(sender_id, name, text or "")
     except TakeoverUnavailable:
-        return {"ok": False, "message": "The assistant's server did not answer: nothing was sent. Try again shortly."}
+        return {
+            "ok": False,
+            "message": "The assistant's server did not answer in time. Reload the page to see whether it went "
+            "through before trying again.",
+        }
     if delivery.status != 200:
         return {"ok": False, "message": NOT_DELIVERED.get(delivery.reason or "", NOT_DELIVERED["send_failed"])}
     if call != "message" and delivery.reason not in ALREADY:
         action = audit.TOOK_OVER if call == "takeover" else audit.HANDED_BACK
         staff.audit.record(session.user.username, action, conversation=sender_id)
+        if call == "takeover":
+            start_chat_requests(staff, session.user.username, sender_id)
     if delivery.delivered:
         return {"ok": True, "delivered": True, "message": ""}
     fallback = "" if delivery.reason in ALREADY else NOT_DELIVERED["send_failed"]
     return {"ok": True, "delivered": False, "message": NOT_DELIVERED.get(delivery.reason or "", fallback)}
+
+
+def start_chat_requests(staff: Services, username: str, sender_id: str) -> None:
+    """Taking the chat over is what a "wants a person in the chat" request asked for: it is now in progress."""
+    for item in staff.requests.list(sender_id=sender_id, kind="chat", status="new"):
+        staff.requests.set_status(item.id, "in_progress", by=username)
+        staff.audit.record(
+            username, audit.CHANGED_STATUS, request_id=item.id, conversation=sender_id, detail="new → in_progress"
+        )
 
 
 def takeover_answer(request: Request, ref: str, result: Dict[str, Any]) -> Response:

@@ -23,6 +23,10 @@ from bot.storage.database_urls import tracker_db_url
 from bot.storage.transcripts import TranscriptReader
 from bot.web.settings import WebSettings
 
+# Rasa may retry a Messenger/Instagram send for ~40 s (bot/channels/graph_client.py): wait for its answer rather
+# than tell staff "not sent" while it goes through (and have them send it twice)
+TAKEOVER_TIMEOUT = 45.0
+
 
 @dataclass
 class StaffServices:
@@ -55,6 +59,6 @@ class StaffServices:
             audit=AuditLog(engine),
             refs=ConversationRefs(engine),
             transcripts=TranscriptReader(tracker_url or tracker_db_url()),
-            takeover=TakeoverClient(settings.rasa_url, settings.staff_channel_token),
+            takeover=TakeoverClient(settings.rasa_url, settings.staff_channel_token, timeout=TAKEOVER_TIMEOUT),
             outbox=NotificationOutbox(engine, mail),
         )

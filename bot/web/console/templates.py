@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from bot.clinic.appointments import APPOINTMENT_NAMES
+from bot.staff.request_kinds import REQUEST_KINDS
 
 CLINIC_TIME = ZoneInfo("Pacific/Auckland")
 HERE = Path(__file__).resolve().parent
@@ -27,11 +28,7 @@ CONSOLE_HEADERS = {
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-KIND_LABELS = {
-    "booking": "Call-back to book",
-    "handoff": "Call-back: wants a person",
-    "chat": "Wants a person in the chat",
-}
+KIND_LABELS = {kind: row.label for kind, row in REQUEST_KINDS.items()}
 STATUS_LABELS = {"new": "New", "in_progress": "In progress", "done": "Done"}
 CHANNEL_LABELS = {
     "web": "Website chat",
