@@ -1,8 +1,8 @@
 """Settings of the e-mail notifications of new requests, read from environment variables.
 
-A pydantic `BaseSettings` with the conventions of bot/web/settings.py: each field names its environment variable,
-a variable set to "" counts as unset, `MailSettings.from_env()` raises `SettingsError` naming each wrong variable
-(never its value: the password is one).
+A pydantic `BaseSettings` with the project's conventions (bot/env_settings.py): each field names its environment
+variable, a variable set to "" counts as unset, `MailSettings.from_env()` raises `SettingsError` naming each wrong
+variable (never its value: the password is one).
 
 | Variable | Default | Meaning |
 |---|---|---|
@@ -27,10 +27,9 @@ from email.utils import parseaddr
 from typing import Any, Dict, Literal, Optional, Tuple
 from urllib.parse import urlsplit
 
-from pydantic import BaseSettings, Field, FilePath, ValidationError, validator
-from pydantic.env_settings import SettingsSourceCallable
+from pydantic import Field, FilePath, validator
 
-from bot.web.settings import SettingsError, _set_only, readable
+from bot.env_settings import EnvSettings, SettingsError
 
 __all__ = ["MailSettings", "SettingsError", "parse_addresses"]
 
@@ -52,8 +51,10 @@ def _checked_address(value: str, allow_name: bool) -> str:
     return value.strip()
 
 
-class MailSettings(BaseSettings):
+class MailSettings(EnvSettings):
     """Where and how notifications are sent, with the environment variable of each setting."""
+
+    WHAT = "the e-mail notifications"
 
     smtp_host: Optional[str] = Field(None, env="SMTP_HOST")
     smtp_port: int = Field(587, env="SMTP_PORT", gt=0, lt=65536)
@@ -69,18 +70,6 @@ class MailSettings(BaseSettings):
     notify_interval: float = Field(15.0, env="STAFF_NOTIFY_INTERVAL", gt=0)
 
     class Config:
-        frozen = True
-        case_sensitive = True
-
-        @classmethod
-        def customise_sources(
-            cls,
-            init_settings: SettingsSourceCallable,
-            env_settings: SettingsSourceCallable,
-            file_secret_settings: SettingsSourceCallable,
-        ) -> Tuple[SettingsSourceCallable, ...]:
-            return init_settings, _set_only(env_settings)
-
         @classmethod
         def parse_env_var(cls, field_name: str, raw_val: str) -> Any:
             return parse_addresses(raw_val) if field_name == "notify_to" else raw_val
@@ -135,10 +124,3 @@ class MailSettings(BaseSettings):
         login = ", login" if self.smtp_username else ""
         return f"{self.smtp_host}:{self.smtp_port}, TLS {tls}{login}, {len(self.notify_to)} recipient(s)"
 
-    @classmethod
-    def from_env(cls) -> MailSettings:
-        """The settings from the environment variables; SettingsError naming each variable that is wrong."""
-        try:
-            return cls()
-        except ValidationError as error:
-            raise readable(error, cls, "the e-mail notifications") from None

@@ -1,6 +1,7 @@
 """Settings of the web service: one place, read from environment variables with defaults that work locally.
 
-A pydantic `BaseSettings`: each field names its environment variable; a variable set to "" counts as unset.
+A pydantic `BaseSettings` (bot/env_settings.py): each field names its environment variable; a variable set to ""
+counts as unset.
 Documented in web_widget/README.md ("Settings"). Kept free of web framework imports: bot/processes/launcher.py
 uses it too.
 """
@@ -11,8 +12,9 @@ import re
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from pydantic import BaseSettings, Field, ValidationError, validator
-from pydantic.env_settings import SettingsSourceCallable
+from pydantic import Field, validator
+
+from bot.env_settings import EnvSettings
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -27,28 +29,10 @@ def parse_origins(value: Optional[str]) -> Tuple[str, ...]:
     return tuple(origin.rstrip("/") for origin in re.split(r"[,\s]+", value or "") if origin.strip())
 
 
-class SettingsError(ValueError):
-    """Environment variables with values the settings cannot take; the message names each variable."""
-
-
-def readable(error: ValidationError, settings: type, what: str) -> SettingsError:
-    """'WEB_PORT: value is not a valid integer' for each wrong field (values left out: some are secrets)."""
-    fields = settings.__fields__  # type: ignore[attr-defined]
-    problems = []
-    for item in error.errors():
-        field = fields.get(str(item["loc"][0]))
-        env = field.field_info.extra.get("env", field.name) if field else item["loc"][0]
-        problems.append(f"{env}: {item['msg']}")
-    return SettingsError(f"invalid settings of {what}: " + "; ".join(problems))
-
-
-def _set_only(source: SettingsSourceCallable) -> SettingsSourceCallable:
-    """The environment source without variables set to "" (`WEB_PORT=` means the default, as before)."""
-    return lambda settings: {name: value for name, value in source(settings).items() if value != ""}
-
-
-class WebSettings(BaseSettings):
+class WebSettings(EnvSettings):
     """Everything the web service can be told, with the environment variable of each."""
+
+    WHAT = "the web service"
 
     host: str = Field("127.0.0.1", env="WEB_HOST")
     port: int = Field(8000, env="WEB_PORT")
@@ -75,18 +59,6 @@ class WebSettings(BaseSettings):
     access_log: bool = Field(False, env="WEB_ACCESS_LOG")
 
     class Config:
-        frozen = True
-        case_sensitive = True
-
-        @classmethod
-        def customise_sources(
-            cls,
-            init_settings: SettingsSourceCallable,
-            env_settings: SettingsSourceCallable,
-            file_secret_settings: SettingsSourceCallable,
-        ) -> Tuple[SettingsSourceCallable, ...]:
-            return init_settings, _set_only(env_settings)
-
         @classmethod
         def parse_env_var(cls, field_name: str, raw_val: str) -> Any:
             return parse_origins(raw_val) if field_name == "allowed_origins" else raw_val
@@ -109,10 +81,3 @@ class WebSettings(BaseSettings):
     def browser_rasa_url(self) -> str:
         return (self.rasa_public_url or self.rasa_url).rstrip("/")
 
-    @classmethod
-    def from_env(cls) -> WebSettings:
-        """The settings from the environment variables; SettingsError naming each variable that is wrong."""
-        try:
-            return cls()
-        except ValidationError as error:
-            raise readable(error, cls, "the web service") from None

@@ -11,10 +11,11 @@ from typing import Dict, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.env_settings import SettingsError
 from bot.storage.booking_requests import BookingRequest, BookingRequestStore
 from bot.web.app import create_app
 from bot.web.assets import build_bundle
-from bot.web.settings import SettingsError, WebSettings
+from bot.web.settings import WebSettings
 
 TOKEN = "s3cret-staff-token-for-tests"
 ORIGIN = "https://www.acuteacupuncture.example"
