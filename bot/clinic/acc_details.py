@@ -65,6 +65,14 @@ def find_injury_date(text: str, today: date) -> Optional[str]:
     return about_injury if parse_injury_date(about_injury, today).value is not None else None
 
 
+_ACC = re.compile(r"\bacc\b", re.I)
+
+
+def mentions_acc(text: str) -> bool:
+    """"am i eligible for acc?": the message names ACC (so a dated injury in it is for the ACC check)."""
+    return bool(_ACC.search(text or ""))
+
+
 def mentions_injury(text: str) -> bool:
     """"hurt my butt", "fell", "tore my glute": the message talks about an injury (so a date in it is its date)."""
     return bool(_INJURY.search(text or ""))

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Dict, Iterable, Optional
 
-from bot.clinic.acc_details import acc_details_in, mentions_injury
+from bot.clinic.acc_details import acc_details_in, mentions_acc, mentions_injury
 from bot.dialogue.offers import OFFERS, URGENT, context_in, last_bot_turn, offer_in
 from bot.dialogue.scope import GLUTE_ANSWER_INTENTS, asks_about_other_body_part
 from bot.dialogue.short_replies import backs_out, is_acceptance, is_refusal
@@ -63,7 +63,8 @@ def resolve(
     if intent in _ACC_CHECK_READINGS or (intent or "").startswith("faq_acc"):
         details = acc_details_in(text, today)
         dated_injury = details.injury_date is not None and mentions_injury(text)  # "hurt it 3 weeks ago, acc?"
-        if details.count() >= 2 or details.acc45 or (dated_injury and (intent or "").startswith("faq_acc")):
+        about_acc = (intent or "").startswith("faq_acc") or mentions_acc(text)
+        if details.count() >= 2 or details.acc45 or (dated_injury and about_acc):
             return _rewrite(parse_data, "check_acc_eligibility", "gives ACC details")
     if intent in GLUTE_ANSWER_INTENTS and asks_about_other_body_part(text):
         return _rewrite(parse_data, "ask_other_body_part", "asks about another body part")

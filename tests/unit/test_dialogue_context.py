@@ -151,6 +151,17 @@ def test_acc_details_in_an_opening_message_ask_for_the_check() -> None:
     assert intent_after([], "my claim was approved, do I need a referral?", "faq_referral") == "faq_referral"
 
 
+@pytest.mark.parametrize("intent", ["nlu_fallback", "inform", "faq_acc_eligibility"])
+def test_a_dated_injury_with_acc_named_asks_for_the_check(intent: str) -> None:
+    """No made-up ACC45 ("2026 and") is needed any more for this to start the check: the date and the word ACC."""
+    text = "am i eligible for acc? i hurt my glute on 15 October 2026 and it still hurts"
+    assert acc_details_in(text, TODAY).acc45 is None
+    assert intent_after([], text, intent) == "check_acc_eligibility"
+    # without ACC named, a dated injury alone is just a story
+    assert intent_after([], "i hurt my glute on 15 October 2026 and it still hurts", "nlu_fallback") == "nlu_fallback"
+    assert intent_after([], "i hurt my glute on 15 October 2026, accommodation was fine", "inform") == "inform"
+
+
 @pytest.mark.parametrize(
     ("text", "status"),
     [
