@@ -1,7 +1,8 @@
 """What every settings class of the project shares: read from environment variables (pydantic 1 `BaseSettings`),
 a variable set to "" counts as unset, frozen, and errors that name the variable but never its value.
 
-Subclasses: bot/web/settings.py (the web service), bot/staff/mail_settings.py (e-mail notifications).
+Subclasses: bot/web/settings.py (the web service), bot/staff/mail_settings.py (e-mail notifications),
+bot/channels/settings.py (Messenger, Instagram).
 """
 
 from __future__ import annotations

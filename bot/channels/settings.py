@@ -3,8 +3,8 @@
 Secrets never come from credentials.yml: a channel entry there may only rename the environment
 variables it reads (`app_secret_env: INSTAGRAM_APP_SECRET`) or choose non-secret options.
 Unset variables leave the channel loaded but locked: every webhook is refused with 403.
-`ChannelSettings` is a pydantic `BaseSettings`: `ChannelSettings()` reads the default variable names from the
-environment; `ChannelSettings.load` reads the names a credentials.yml entry chose.
+`ChannelSettings` is a pydantic `BaseSettings` (bot/env_settings.py): `ChannelSettings()` reads the default variable
+names from the environment; `ChannelSettings.load` reads the names a credentials.yml entry chose.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional
 
-from pydantic import BaseSettings, Field, validator
-from pydantic.env_settings import SettingsSourceCallable
+from pydantic import Field, validator
 
 from bot.channels.formatting import Limits
 from bot.channels.graph_client import DEFAULT_API_VERSION, DEFAULT_BASE_URL
+from bot.env_settings import EnvSettings
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Platform:
     messaging_type: Optional[str]  # Send API `messaging_type`, where the platform wants one
 
 
-class ChannelSettings(BaseSettings):
+class ChannelSettings(EnvSettings):
     """Everything a channel needs at run time; the default environment variable of each setting."""
 
     app_secret: Optional[str] = Field(None, env=ENV_KEYS["app_secret_env"], repr=False)
@@ -55,19 +55,6 @@ class ChannelSettings(BaseSettings):
     graph_api_version: str = Field(DEFAULT_API_VERSION, env=ENV_KEYS["graph_api_version_env"])
     prefer_template: bool = True
     use_appsecret_proof: bool = True
-
-    class Config:
-        frozen = True
-        case_sensitive = True
-
-        @classmethod
-        def customise_sources(
-            cls,
-            init_settings: SettingsSourceCallable,
-            env_settings: SettingsSourceCallable,
-            file_secret_settings: SettingsSourceCallable,
-        ) -> Tuple[SettingsSourceCallable, ...]:
-            return init_settings, env_settings
 
     @validator("app_secret", "verify_token", "access_token", "graph_base_url", "graph_api_version", pre=True)
     def _blank_is_unset(cls, value: Optional[str]) -> Optional[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Dict, Iterable, Optional
 
 import sqlalchemy as sa
 
@@ -45,6 +45,16 @@ class ConversationRefs:
         except sa.exc.IntegrityError:  # made at the same moment by another request: use that one
             with self.engine.connect() as conn:
                 return conn.execute(query).scalar_one()
+
+    def refs_for(self, sender_ids: Iterable[str]) -> Dict[str, str]:
+        """sender id -> reference for many conversations (a list page): one query, then `ref_for` for new ones."""
+        wanted = set(sender_ids)
+        if not wanted:
+            return {}
+        query = sa.select(refs_table.c.sender_id, refs_table.c.ref).where(refs_table.c.sender_id.in_(wanted))
+        with self.engine.connect() as conn:
+            found = dict(conn.execute(query).all())
+        return {**found, **{sender_id: self.ref_for(sender_id) for sender_id in wanted - set(found)}}
 
     def sender_for(self, ref: str) -> Optional[str]:
         if not ref or len(ref) > 32:

@@ -16,6 +16,7 @@ import yaml
 from bot.privacy.retention import apply_retention, delete_sender_events, main
 from bot.storage.booking_requests import BookingRequest, BookingRequestStore, requests_table
 from bot.storage.database_urls import tracker_url_from_endpoints
+from bot.storage.transcripts import events_table
 from tests.conftest import free_port
 from tests.support.services import LocalPostgres
 
@@ -53,19 +54,8 @@ def databases(request, tmp_path):
 def make_events(url: str, rows: list) -> None:
     """An `events` table like Rasa's SQLTrackerStore's, with (sender, type_name, age in days) rows."""
     engine = sa.create_engine(url, future=True)
-    meta = sa.MetaData()
-    events = sa.Table(
-        "events",
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("sender_id", sa.String(255), nullable=False),
-        sa.Column("type_name", sa.String(255), nullable=False),
-        sa.Column("timestamp", sa.Float),
-        sa.Column("intent_name", sa.String(255)),
-        sa.Column("action_name", sa.String(255)),
-        sa.Column("data", sa.Text),
-    )
-    meta.create_all(engine)
+    events = events_table  # the columns of Rasa's SQLTrackerStore (bot/storage/transcripts.py)
+    events.metadata.create_all(engine)
     now = time.time()
     with engine.begin() as conn:
         for sender, type_name, age in rows:

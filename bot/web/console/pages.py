@@ -254,7 +254,8 @@ def live_list(staff: Services) -> List[Dict[str, Any]]:
         if summary is not None and summary.paused:
             items.append(summary)
     items.sort(key=lambda item: (not item.paused, -item.last_at.timestamp()))
-    return [{"ref": staff.refs.ref_for(item.sender_id), "summary": item} for item in items]
+    refs = staff.refs.refs_for(item.sender_id for item in items)
+    return [{"ref": refs[item.sender_id], "summary": item} for item in items]
 
 
 @router.get("/conversations")
@@ -387,7 +388,7 @@ def audit_page(
     request: Request, staff: Services, session: Staff, user: Optional[str] = Query(None, max_length=40)
 ) -> Response:
     entries = staff.audit.entries(limit=300, username=user or None)
-    refs = {entry.conversation: staff.refs.ref_for(entry.conversation) for entry in entries if entry.conversation}
+    refs = staff.refs.refs_for(entry.conversation for entry in entries if entry.conversation)
     users = staff.accounts.list()
     return render(
         request,
