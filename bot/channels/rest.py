@@ -15,7 +15,6 @@ guarded by tests/e2e/test_security.py (and, for the token, tests/e2e/test_produc
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
 from typing import Any, Dict, Optional, Text
@@ -27,6 +26,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.message_limits import OnNewMessage, limited
 from bot.channels.sender_ids import REST, REST_SENDER, namespaced
+from bot.channels.webhook_auth import bearer_matches
 
 TOKEN_ENV = "REST_CHANNEL_TOKEN"
 
@@ -71,10 +71,6 @@ class RestInput(RasaRestInput):
     def _extract_input_channel(self, req: Request) -> Text:
         return self.name()
 
-    def _authorised(self, request: Request) -> bool:
-        expected = f"Bearer {self.token}".encode()
-        return hmac.compare_digest((request.headers.get("authorization") or "").encode(), expected)
-
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         blueprint = super().blueprint(limited(on_new_message))
 
@@ -82,7 +78,7 @@ class RestInput(RasaRestInput):
         async def check(request: Request) -> Optional[HTTPResponse]:
             if request.method != "POST":
                 return None
-            if self.token and not self._authorised(request):
+            if self.token and not bearer_matches(request.headers.get("authorization"), self.token):
                 return response.json({"error": "unauthorized"}, status=401)
             return body_problem(request)
 

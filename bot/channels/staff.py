@@ -45,7 +45,6 @@ urgent-care answer at once (bot/rasa_patches.py, 9), and a paused conversation's
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import os
@@ -68,6 +67,7 @@ from bot.channels.message_limits import MAX_MESSAGE_CHARS, clean_text
 from bot.channels.messaging_window import Window, message_tag, messaging_window
 from bot.channels.meta import read_body
 from bot.channels.sender_ids import INSTAGRAM, MESSENGER, WEB, channel_of
+from bot.channels.webhook_auth import bearer_matches
 from bot.processes.request_limits import STAFF_MAX_BYTES
 from bot.staff.accounts import FIRST_NAME, MAX_NAME_CHARS
 
@@ -148,13 +148,6 @@ def parse_body(raw: bytes, with_text: bool) -> StaffRequest:
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_MESSAGE_CHARS:
         raise BadRequest(f'"text" is required: 1 to {MAX_MESSAGE_CHARS} characters')
     return StaffRequest(sender_id, name, text.strip())
-
-
-def authorised(header: Optional[str], token: str) -> bool:
-    """Whether the Authorization header carries the token (constant-time); never with no token configured."""
-    if not token:
-        return False
-    return hmac.compare_digest((header or "").encode(), f"Bearer {token}".encode())
 
 
 def peer_urls(value: Optional[str]) -> Tuple[str, ...]:
@@ -367,7 +360,7 @@ class StaffChannel(InputChannel):
 
         @blueprint.middleware("request")
         async def check_token(request: Request) -> Optional[HTTPResponse]:
-            if not authorised(request.headers.get("authorization"), self.token):
+            if not bearer_matches(request.headers.get("authorization"), self.token):
                 return response.json({"error": "unauthorized"}, status=401)
             return None
 

@@ -1,4 +1,5 @@
-"""Authenticity checks for Meta webhooks: the subscription handshake and the payload signature."""
+"""Authenticity checks: Meta webhooks (the subscription handshake, the payload signature), and the bearer token the
+action server, the REST channel (production) and the staff routes require (`bearer_matches`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ from typing import Mapping, Optional
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
+
+
+def bearer_matches(header: Optional[str], token: Optional[str]) -> bool:
+    """True only if a token is configured and `header` is exactly "Bearer <token>" (constant-time comparison)."""
+    if not token:
+        return False
+    return hmac.compare_digest((header or "").encode(), f"Bearer {token}".encode())
 
 
 def sign(app_secret: str, body: bytes) -> str:

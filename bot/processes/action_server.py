@@ -14,7 +14,6 @@ What `rasa run actions` (rasa-sdk 3.6.2) does, with three differences, each guar
 from __future__ import annotations
 
 import argparse
-import hmac
 import logging
 import os
 import sys
@@ -28,6 +27,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.webhook_auth import bearer_matches
 from bot.processes.request_limits import ACTION_SERVER_MAX_BYTES
 
 logger = logging.getLogger(__name__)
@@ -35,11 +35,6 @@ logger = logging.getLogger(__name__)
 TOKEN_ENV = "ACTION_SERVER_TOKEN"
 HOST_ENV = "ACTION_SERVER_HOST"
 OPEN_PATHS = frozenset({"/health"})
-
-
-def authorised(header: Optional[str], token: str) -> bool:
-    """True when `header` is exactly "Bearer <token>" (constant-time comparison)."""
-    return hmac.compare_digest((header or "").encode(), f"Bearer {token}".encode())
 
 
 def require_token(app: Sanic, token: str) -> None:
@@ -51,7 +46,7 @@ def require_token(app: Sanic, token: str) -> None:
     async def check_token(request: Request) -> Optional[HTTPResponse]:
         if request.path in OPEN_PATHS and request.method in ("GET", "HEAD"):
             return None
-        if authorised(request.headers.get("authorization"), token):
+        if bearer_matches(request.headers.get("authorization"), token):
             return None
         logger.warning("action server: %s %s refused (missing or wrong token)", request.method, request.path)
         return response.json({"error": "unauthorized"}, status=401)
