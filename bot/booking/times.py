@@ -52,8 +52,8 @@ _ALIASES = {
     **{month[:3]: month for month in _MONTHS},
     "sept": "september", "jun": "june", "jul": "july",
     "tmrw": "tomorrow", "tmr": "tomorrow", "tmw": "tomorrow", "tomoz": "tomorrow", "tomo": "tomorrow",
-    "2moro": "tomorrow", "2morrow": "tomorrow", "2day": "today", "tdy": "today", "tonite": "tonight",
-    "nxt": "next", "nex": "next", "wk": "week", "wks": "weeks", "ltr": "later", "l8r": "later", "l8er": "later",
+    "tdy": "today", "tonite": "tonight",
+    "nxt": "next", "nex": "next", "wk": "week", "wks": "weeks", "ltr": "later",
     "morn": "morning", "mornings": "morning", "mornin": "morning", "arvo": "afternoon", "arvos": "afternoon",
     "avo": "afternoon", "aft": "afternoon", "afternoons": "afternoon", "pm's": "afternoon",
     "eve": "evening", "evenings": "evening", "nite": "night", "nights": "night",
@@ -194,6 +194,8 @@ def _normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text or "")
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
     plain = re.sub(r"['\u2019`]", "", plain)
+    plain = re.sub(r"\bl8e?r\b", "later", plain)  # short forms with a digit, before words and numbers part
+    plain = re.sub(r"\b2mor+ow?\b", "tomorrow", re.sub(r"\b2day\b", "today", plain))
     return re.sub(r"\b([ap])\.m\.?", r"\1m", plain)
 
 
@@ -229,23 +231,26 @@ class _Date:
             and (self.year is None or day.year == self.year)
         )
 
-    def next_on_or_after(self, today: date) -> Optional[date]:
-        """The first such date on or after `today` (a date with its year, even if past: the caller clamps)."""
+    def seen_from(self, today: date) -> Optional[date]:
+        """The date meant, seen from `today`: a day of the month alone is the next one on or after today; a day
+        and month the nearest such date (5 Jan said in December is next January; 30 Nov said on 1 Dec is
+        yesterday, never a year on, as times are said without the year). The caller clamps to today."""
+        if self.month is None:
+            for ahead in range(0, 12):
+                year, month = divmod(today.year * 12 + today.month - 1 + ahead, 12)
+                candidate = _valid_date(year, month + 1, self.day)
+                if candidate is not None and candidate >= today:
+                    return candidate
+            return None
         if self.year is not None:
-            return _valid_date(self.year, self.month or today.month, self.day)
-        for ahead in range(0, 49):  # up to four years on (29 February)
-            index = today.year * 12 + today.month - 1 + ahead
-            year, month = divmod(index, 12)
-            month += 1
-            if self.month is not None and month != self.month:
-                continue
-            candidate = _valid_date(year, month, self.day)
-            if candidate is not None and candidate >= today:
-                return candidate
-        return None
+            return _valid_date(self.year, self.month, self.day)
+        candidates = [_valid_date(year, self.month, self.day) for year in range(today.year - 1, today.year + 2)]
+        valid = [candidate for candidate in candidates if candidate is not None]
+        return min(valid, key=lambda candidate: (abs((candidate - today).days), candidate < today), default=None)
 
 
 def _valid_date(year: int, month: int, day: int) -> Optional[date]:
+    """The date, or None when there is no such day (31 November)."""
     try:
         return date(year, month, day)
     except ValueError:
@@ -291,19 +296,22 @@ def _dates(tokens: Sequence[str]) -> Tuple[List[_Date], List[int]]:
             used.append(i)
             continue
         day = _ORDINAL_TOKENS.get(token) or _day_number(token)
-        if day is None:
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if day is None or following in ("am", "pm", "oclock"):
             continue
-        after = 2 if i + 1 < len(tokens) and tokens[i + 1] == "of" else 1
-        month = _month_at(tokens, i + after)
-        if month is None:
-            month = _month_at(tokens, i - 1) or (_month_at(tokens, i - 2) if tokens[i - 1 : i] == ["the"] else None)
-            after = 0
+        month_at = i + (2 if following == "of" else 1)  # "5 dec", "5th of december"
+        if _month_at(tokens, month_at) is None:
+            month_at = i - 1 if _month_at(tokens, i - 1) else i - 2  # "dec 5", "december the 5th"
+            if month_at == i - 2 and tokens[i - 1 : i] != ["the"]:
+                month_at = -1
+        month = _month_at(tokens, month_at)
         if month is not None:
-            year = _year_at(tokens, i + after + 1) if after else None
+            year_at = max(i, month_at) + 1
+            year = _year_at(tokens, year_at)
             found.append(_Date(day, month, year))
-            used.extend([i] + ([i + after + 1] if year else []))
+            used.extend([i] + ([year_at] if year else []))
             continue
-        followed_by_noun = i + 1 < len(tokens) and tokens[i + 1] in _CHOICE_NOUNS
+        followed_by_noun = following in _CHOICE_NOUNS
         on_the = list(tokens[max(0, i - 2) : i]) == ["on", "the"]
         alone = on_the if token in _ORDINAL_TOKENS else not token.isdigit()
         if alone and not followed_by_noun:
@@ -338,7 +346,7 @@ def _read_day(tokens: Sequence[str], phrase: str, today: date) -> Optional[date]
     """The day the words name (not clamped to today), or None."""
     dates, _ = _dates(tokens)
     for said in dates:
-        found = said.next_on_or_after(today)
+        found = said.seen_from(today)
         if found is not None:
             return found
     if re.search(r"\bday after tomorrow\b", phrase):
@@ -358,8 +366,6 @@ def _read_day(tokens: Sequence[str], phrase: str, today: date) -> Optional[date]
         return _next_monday(today) + timedelta(days=7)
     if next_week:
         return _next_monday(today)
-    if re.search(r"\bthis week\b", phrase):
-        return today
     if re.search(r"\bnext month\b", phrase):
         return date(today.year + today.month // 12, today.month % 12 + 1, 1)
     if re.search(r"\bweekend\b", phrase):
@@ -447,9 +453,11 @@ def _clock(tokens: Sequence[str], date_tokens: Sequence[int]) -> Tuple[Optional[
         half_day = following if following in ("am", "pm") else None
         hour = minute = None
         written = re.fullmatch(r"(\d{1,2})[:.](\d{2})", token) or re.fullmatch(r"(\d{1,2})(\d{2})", token)
+        if i in date_tokens:
+            continue
         if written:
             hour, minute = int(written.group(1)), int(written.group(2))
-        elif token.isdigit() and len(token) <= 2 and i not in date_tokens:
+        elif token.isdigit() and len(token) <= 2:
             if half_day or following == "oclock" or (i > 0 and tokens[i - 1] == "at"):
                 hour, minute = int(token), 0
             else:
@@ -500,10 +508,10 @@ def read_choice(text: str, shown: Sequence[Slot], today: Optional[date] = None) 
     ("the tuesday one", "thursday please"): "thursday" alone is left to `read_search`."""
     if not shown or not text:
         return None
-    keys = set(_KEY.findall(text)) or {text.strip()}
-    by_key = [slot for slot in shown if slot.key() in keys]
-    if by_key:
-        return by_key[0] if len(keys) == 1 else None
+    keys = set(_KEY.findall(text))
+    if keys:  # a button's payload: the time it names, if it is one shown
+        by_key = [slot for slot in shown if slot.key() in keys]
+        return by_key[0] if len(keys) == 1 and by_key else None
     tokens = _tokens(text)
     phrase = " ".join(tokens)
     if _NOT_A_CHOICE.search(phrase):
