@@ -381,22 +381,27 @@ _LATER = re.compile(
 )
 
 
+_NEGATION = re.compile(r"\b(?:not|cant|cannot|dont|unable)\b")
+
+
 def read_search(text: str, current: TimeSearch, shown: Sequence[Slot], today: date) -> Optional[TimeSearch]:
     """The search the patient's words ask for, or None when they ask for no change.
 
     A day named ("thursday", "next week", "5/12") starts the search on that day; "another day" on the day after
     the last time shown; "later times" after the last time shown (with nothing shown, both move to the next
     `days` days). A part of the day ("a morning", "arvo", "after work"; "any time" for none) is kept until
-    changed. The first day is never before `today`."""
+    changed. A day refused ("can't do Tuesday") is read as "another day", a part refused as nothing. The first
+    day is never before `today`."""
     tokens = _tokens(text)
     phrase = " ".join(tokens)
-    part_said = _read_part(phrase)
+    negated = bool(_NEGATION.search(phrase))
+    part_said = None if negated else _read_part(phrase)
     part = current.part if part_said is None else (part_said or None)
     day = _read_day(tokens, phrase, today)
     last = max((slot.starts_at for slot in shown), default=None)
-    if day is not None:
+    if day is not None and not negated:
         return TimeSearch(max(day, today), part)
-    if _ANOTHER_DAY.search(phrase):
+    if _ANOTHER_DAY.search(phrase) or day is not None:  # "can't do Tuesday": another day
         if last is None:
             return TimeSearch(max(current.first_day + timedelta(days=current.days), today), part)
         return TimeSearch(max(clinic_time(last).date() + timedelta(days=1), today), part)

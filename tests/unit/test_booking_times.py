@@ -235,6 +235,8 @@ D = date
         ("other days?", START, TimeSearch(D(2025, 12, 4))),
         ("next day", MORNINGS, TimeSearch(D(2025, 12, 4), "morning")),
         ("another day, mornings", START, TimeSearch(D(2025, 12, 4), "morning")),
+        ("I can't do tuesday", START, TimeSearch(D(2025, 12, 4))),
+        ("not wednesday, I'm working", MORNINGS, TimeSearch(D(2025, 12, 4), "morning")),
         # parts of the day: from the same first day, "later" forgotten
         ("a morning", START, MORNINGS),
         ("mornings", START, MORNINGS),
@@ -301,7 +303,8 @@ def test_read_search(text: str, current: TimeSearch, expected: Optional[TimeSear
 
 @pytest.mark.parametrize(
     "text",
-    ["", "ok", "hmm", "yes please", "2", "what's the address?", "the second one", "who is Mere?", "water"],
+    ["", "ok", "hmm", "yes please", "2", "what's the address?", "the second one", "who is Mere?", "water",
+     "not in the morning"],
 )
 def test_read_search_without_a_change(text: str) -> None:
     assert read_search(text, START, SHOWN, MON1) is None
