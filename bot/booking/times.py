@@ -442,6 +442,7 @@ class _Clock:
     exact: bool
 
     def names(self, moment: datetime) -> bool:
+        """Whether `moment` (NZ time) is at this clock time."""
         local = clinic_time(moment)
         if local.minute != self.minute:
             return False
