@@ -177,8 +177,8 @@ class FakeCliniko:
         self.appointments: Dict[int, Appointment] = {}
         self.requests: List[Received] = []
         self._revoked = False
-        self._failures: List[Answer] = []
-        self._delays: List[float] = []
+        self._failures: List[Tuple[Optional[str], Answer]] = []
+        self._delays: List[Tuple[Optional[str], float]] = []
         self._races = 0
         self._next_id = 1000
         self._lock = threading.RLock()
@@ -266,22 +266,30 @@ class FakeCliniko:
         """The key is revoked in Cliniko: every request answers 401 from now on."""
         self._revoked = True
 
-    def fail_next(self, n: int, status: int, headers: Optional[Dict[str, str]] = None, body: Any = None) -> None:
-        """Answer the next `n` requests with `status` (`body`: JSON-able, or str/bytes sent as they are)."""
+    def fail_next(
+        self,
+        n: int,
+        status: int,
+        headers: Optional[Dict[str, str]] = None,
+        body: Any = None,
+        where: Optional[str] = None,
+    ) -> None:
+        """Answer the next `n` requests with `status` (`body`: JSON-able, or str/bytes sent as they are); with
+        `where`, only requests whose "METHOD /path" the regex finds (e.g. "POST /v1/patients$")."""
         payload = {"message": f"Injected failure {status}"} if body is None else body
         with self._lock:
-            self._failures.extend([(status, payload, dict(headers or {}))] * n)
+            self._failures.extend([(where, (status, payload, dict(headers or {})))] * n)
 
-    def delay_next(self, seconds: float) -> None:
-        """Wait `seconds` before handling the next request (then handle it as usual)."""
+    def delay_next(self, seconds: float, where: Optional[str] = None) -> None:
+        """Wait `seconds` before handling the next request (`where`: as in fail_next), then handle it as usual."""
         with self._lock:
-            self._delays.append(seconds)
+            self._delays.append((where, seconds))
 
-    def rate_limit_next(self, retry_after: float, times: int = 1) -> None:
+    def rate_limit_next(self, retry_after: float, times: int = 1, where: Optional[str] = None) -> None:
         """Answer the next `times` requests 429 with Retry-After and the documented X-RateLimit-Reset."""
         reset = str(int(time.time() + retry_after))
         headers = {"Retry-After": str(int(retry_after)), "X-RateLimit-Reset": reset}
-        self.fail_next(times, 429, headers, {"message": "Too many requests"})
+        self.fail_next(times, 429, headers, {"message": "Too many requests"}, where)
 
     def race_next_booking(self) -> None:
         """Right after the next POST /individual_appointments, someone else books the same time."""
@@ -349,7 +357,7 @@ class FakeCliniko:
         )
         with self._lock:
             self.requests.append(received)
-            delay = self._delays.pop(0) if self._delays else 0.0
+            delay = _take_planned(self._delays, f"{method} {parts.path}") or 0.0
         if delay:
             time.sleep(delay)
         try:
@@ -379,8 +387,9 @@ class FakeCliniko:
 
     def _answer(self, request: Received) -> Answer:
         with self._lock:
-            if self._failures:
-                return self._failures.pop(0)
+            planned = _take_planned(self._failures, f"{request.method} {request.path}")
+            if planned:
+                return planned
         refusal = self._refuse(request)
         if refusal:
             return refusal
@@ -695,6 +704,15 @@ ROUTES = [
     ("GET", r"/individual_appointments/(?P<id>[^/]+)/conflicts", "_conflicts"),
     ("PATCH", r"/individual_appointments/(?P<id>[^/]+)/cancel", "_cancel"),
 ]
+
+
+def _take_planned(plans: List[Tuple[Optional[str], Any]], request: str) -> Any:
+    """The first planned answer or delay whose `where` finds `request` ("METHOD /path"), removed; None if none."""
+    for index, (where, planned) in enumerate(plans):
+        if where is None or re.search(where, request):
+            del plans[index]
+            return planned
+    return None
 
 
 def _utc(value: Any) -> Optional[datetime]:
