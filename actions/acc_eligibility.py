@@ -40,7 +40,8 @@ MAX_ACC45_ATTEMPTS = 3
 # Slots a form's flow sets besides its questions (the domain's `required_slots`): forgotten with its answers.
 FLOW_SLOTS = {
     "acc_eligibility_form": ["acc45_attempts", "eligibility"],
-    "contact_form": ["request_kind", "appointment_type"],
+    "contact_form": ["request_kind", "appointment_type", "request_note"],
+    "booking_form": ["request_kind", "appointment_type", "booking_search", "booking_shown", "booking_problem"],
 }
 # How the claim status is said back to the patient ("Noted: ACC claim: not approved yet.", the verdict's basis).
 CLAIM_LABELS = {"approved": "approved", "not_approved": "not approved yet", "unknown": "not known"}

@@ -14,11 +14,12 @@ from typing import Any, Dict, List, Optional
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.acc_eligibility import _interruption, _latest, _leaving, claim_answer, form_slots
+from bot.booking.settings import books_in_chat
 from bot.clinic.appointments import APPOINTMENT_LABELS
 from bot.clinic.contact_details import parse_contact, parse_name, without_contact
 from bot.clinic.profile import ClinicProfile, load_profile
@@ -32,21 +33,29 @@ _NAME_CORRECTION = re.compile(
 
 # How each request kind is named inside a response's sentence ({topic}); appointments: bot/clinic/appointments.py.
 ASSISTANT = "assistant"  # who closed a request, in the staff console, when it was not a staff member
-REQUEST_TOPICS = {"booking": "an appointment", "handoff": "your question"}
+REQUEST_TOPICS = {"booking": "an appointment", "handoff": "your question", "change": "your appointment"}
+# Slots of a booking in the chat that a new booking starts without (actions/booking_form.py).
+BOOKING_FLOW_SLOTS = ("booking_search", "booking_shown", "booking_time", "booking_problem", "booking_confirmed",
+                      "reuse_contact", "last_name")
 
 
 _FREE_CONSULT_WORDS = re.compile(r"\bfree\b|\bcomplimentary\b|\b15[- ]?min|\bconsult(ation)?\b|\bchat\b", re.I)
 
 
-def appointment_type(tracker: Tracker) -> str:
-    """What the patient is booking: as chosen (button or offer), the free consultation when they say so
-    ("can I just book the free chat"), else ACC treatment after an eligible check."""
+def known_appointment_type(tracker: Tracker) -> Optional[str]:
+    """What the patient is booking, when known: as chosen (button or offer), the free consultation when they say so
+    ("can I just book the free chat"), ACC treatment after an eligible check; else None."""
     chosen = tracker.get_slot("appointment_type")
     if chosen in APPOINTMENT_LABELS:
         return chosen
     if _FREE_CONSULT_WORDS.search((tracker.latest_message or {}).get("text") or ""):
         return "free_consult"
-    return "acc_treatment" if tracker.get_slot("eligibility") == "eligible" else "treatment"
+    return "acc_treatment" if tracker.get_slot("eligibility") == "eligible" else None
+
+
+def appointment_type(tracker: Tracker) -> str:
+    """What the patient is booking, a standard treatment when nothing says otherwise (for the link and call-back)."""
+    return known_appointment_type(tracker) or "treatment"
 
 
 def booking_link(profile: ClinicProfile, kind: str) -> Optional[str]:
@@ -63,6 +72,12 @@ def acc_check_completed(tracker: Tracker) -> bool:
     return tracker.get_slot("eligibility") in ("eligible", "not_eligible") and bool(tracker.get_slot("acc45"))
 
 
+def acc_details(tracker: Tracker) -> Dict[str, Any]:
+    """The ACC check's answers, for a request or an appointment's notes (only with the patient's agreement)."""
+    names = ("injury_date", "claim_status", "acc45", "read_code", "eligibility")
+    return {name: tracker.get_slot(name) for name in names}
+
+
 class ActionBooking(Action):
     """Hands the patient to the online booking page (link button), or offers a call-back."""
 
@@ -71,6 +86,10 @@ class ActionBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         profile = load_profile()
+        if books_in_chat(profile):  # the booking form asks what it does not know yet
+            fresh = [SlotSet(slot, None) for slot in BOOKING_FLOW_SLOTS]
+            kind = [SlotSet("appointment_type", known_appointment_type(tracker))]
+            return [*fresh, *kind, SlotSet("request_kind", "booking"), FollowupAction("booking_form")]
         kind = appointment_type(tracker)
         link = booking_link(profile, kind)
         label = APPOINTMENT_LABELS[kind]
@@ -91,6 +110,14 @@ class ValidateContactForm(FormValidationAction):
 
     def name(self) -> str:
         return "validate_contact_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        intent, text = _latest(tracker)
+        change: List[EventType] = []
+        if tracker.get_slot("requested_slot") is None and intent == "change_appointment":
+            change = [SlotSet("request_kind", "change"), SlotSet("request_note", text)]  # what the patient asked
+            tracker.add_slots(change)
+        return change + await super().run(dispatcher, tracker, domain)
 
     async def required_slots(
         self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -195,15 +222,8 @@ class ActionSubmitContactRequest(Action):
         if not contact or not name:
             dispatcher.utter_message(response="utter_contact_request_incomplete")
             return reset
-        acc_details: Optional[Dict[str, Any]] = None
-        if acc_check_completed(tracker) and tracker.get_slot("share_acc_details") is True:
-            acc_details = {
-                "injury_date": tracker.get_slot("injury_date"),
-                "claim_status": tracker.get_slot("claim_status"),
-                "acc45": tracker.get_slot("acc45"),
-                "read_code": tracker.get_slot("read_code"),
-                "eligibility": tracker.get_slot("eligibility"),
-            }
+        shared = acc_check_completed(tracker) and tracker.get_slot("share_acc_details") is True
+        acc = acc_details(tracker) if shared else None
         request = BookingRequest(
             kind=kind,
             sender_id=tracker.sender_id,
@@ -212,7 +232,8 @@ class ActionSubmitContactRequest(Action):
             phone=contact.phone,
             email=contact.email,
             appointment_type=tracker.get_slot("appointment_type") if kind == "booking" else None,
-            acc_details=acc_details,
+            acc_details=acc,
+            note=tracker.get_slot("request_note") if kind == "change" else None,
         )
         try:
             shared_store().add(request)
@@ -223,8 +244,12 @@ class ActionSubmitContactRequest(Action):
             )
             return reset
         close_chat_requests(tracker.sender_id)
+        if kind == "change":
+            masked = _mask_contact(contact.phone, contact.email)
+            dispatcher.utter_message(response="utter_change_request_sent", name=name, contact=masked)
+            return reset
         dispatcher.utter_message(
-            response="utter_contact_request_sent_with_acc" if acc_details else "utter_contact_request_sent",
+            response="utter_contact_request_sent_with_acc" if acc else "utter_contact_request_sent",
             name=name,
             contact=_mask_contact(contact.phone, contact.email),
             topic=REQUEST_TOPICS.get(kind, REQUEST_TOPICS["handoff"]),

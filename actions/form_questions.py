@@ -73,6 +73,13 @@ class ActionAskReadCode(AskForSlot):
 class ActionAskContactName(AskForSlot):
     slot = "contact_name"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List:
+        if tracker.get_slot("request_kind") != "change":
+            return await super().run(dispatcher, tracker, domain)
+        if not more_parts_follow(tracker):  # a change or cancellation: the chat changes nothing itself, and says so
+            dispatcher.utter_message(response="utter_ask_change_contact_name")
+        return []
+
 
 class ActionAskContactDetail(AskForSlot):
     slot = "contact_detail"

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Dict, Iterator, List
 
 import pytest
+import yaml
 
 from bot.processes.launcher import Stack
+from tests.support.fake_cliniko import FakeCliniko, cliniko_env, profile_section
 from tests.support.fake_graph import FakeGraph, meta_env
 from tests.support.smtp_server import LocalSMTPServer, make_certificates
 
@@ -46,6 +48,37 @@ def fake_graph() -> Iterator[FakeGraph]:
 
 
 @pytest.fixture(scope="session")
+def fake_cliniko() -> Iterator[FakeCliniko]:
+    """A fake Cliniko API on loopback (tests/support/fake_cliniko.py): the clinic's practice-management system."""
+    fake = FakeCliniko().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
+def stack_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The stack's clinic profile: a copy of clinic_profile.yml that a test may change (actions read it each time)."""
+    path = tmp_path_factory.mktemp("profile") / "clinic_profile.yml"
+    path.write_text((ROOT / "clinic_profile.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def booking_in_chat(stack: Stack, stack_profile: Path, fake_cliniko: FakeCliniko) -> Iterator[FakeCliniko]:
+    """For one test, the stack's clinic books in the chat through the fake Cliniko (booking_provider "cliniko")."""
+    original = stack_profile.read_text(encoding="utf-8")
+    profile = yaml.safe_load(original)
+    profile.update(booking_provider="cliniko", cliniko=profile_section(fake_cliniko))
+    stack_profile.write_text(yaml.safe_dump(profile, allow_unicode=True), encoding="utf-8")
+    try:
+        yield fake_cliniko
+    finally:
+        stack_profile.write_text(original, encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
 def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSMTPServer]:
     """A real SMTP server (aiosmtpd) on loopback offering STARTTLS with a test CA: the clinic's mail server."""
     certificates = make_certificates(tmp_path_factory.mktemp("smtp-tls"))
@@ -58,12 +91,17 @@ def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSMTPS
 
 @pytest.fixture(scope="session")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, fake_graph: FakeGraph, smtp_server: LocalSMTPServer
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_graph: FakeGraph,
+    smtp_server: LocalSMTPServer,
+    fake_cliniko: FakeCliniko,
+    stack_profile: Path,
 ) -> Iterator[Stack]:
     """The action server and `rasa run`, started as `make run` starts them, on free loopback ports.
 
     The Messenger/Instagram channels get test secrets and send to the fake Graph API; the web service e-mails new
-    requests to the local SMTP server.
+    requests to the local SMTP server. The clinic profile is `stack_profile` ("link" booking as shipped; the
+    `booking_in_chat` fixture makes it book through the fake Cliniko, whose key the action server has).
     """
     require_model()
     for old in (OUTPUT / "logs").glob("*.log"):  # the servers append: test_zz_log_privacy reads this run's logs
@@ -79,6 +117,9 @@ def stack(
         tracker_db=str(data_dir / "conversations.sqlite"),
         env={
             **meta_env(fake_graph.url),
+            **cliniko_env(fake_cliniko),
+            "CLINIKO_TIMEOUT_SECONDS": "2",  # a booking system that does not answer: the patient hears in seconds
+            "CLINIC_PROFILE": str(stack_profile),
             "BOOKING_REQUESTS_DB_URL": f"sqlite:///{data_dir / 'requests.sqlite'}",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(smtp_server.port),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import yaml
 
@@ -31,11 +31,16 @@ def is_placeholder(value: object) -> bool:
 class ClinicProfile:
     """Known clinic details; `get` answers None for anything not filled in."""
 
-    values: Dict[str, str] = field(default_factory=dict)
+    values: Dict[str, Any] = field(default_factory=dict)
 
     def get(self, key: str) -> Optional[str]:
         value = self.values.get(key)
-        return None if is_placeholder(value) else str(value).strip()
+        return None if is_placeholder(value) or isinstance(value, (dict, list)) else str(value).strip()
+
+    def section(self, key: str) -> Dict[str, Any]:
+        """A nested mapping of the profile (e.g. `cliniko:`), as written; {} when absent."""
+        value = self.values.get(key)
+        return dict(value) if isinstance(value, dict) else {}
 
     @property
     def name(self) -> str:

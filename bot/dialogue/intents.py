@@ -45,6 +45,7 @@ class Intent:
     during_form: DuringForm
     in_form_answer: Optional[str] = None
     outside_forms_only: bool = False
+    runs_form: Optional[str] = None  # a form the answer may start itself: asked for during it, the form reads it
 
     def answer_for(self, intent: str) -> Optional[str]:
         """The action that answers `intent` (this row's `answer` with the intent's name filled in)."""
@@ -55,13 +56,17 @@ class Intent:
         return self.in_form_answer or self.answer_for(intent)
 
     def starts_form(self, intent: str) -> Optional[str]:
-        """The form that answering `intent` starts, or None."""
+        """The form that answering `intent` starts (its rule activates it), or None."""
         answer = self.answer_for(intent)
         return answer if answer in FORMS else None
 
+    def flow_form(self, intent: str) -> Optional[str]:
+        """The form of the flow `intent` asks for: the one its rule starts or the one its action may start."""
+        return self.starts_form(intent) or self.runs_form
+
 
 # The forms whose questions these rules interrupt (the forms of domain/, tests/unit/test_rule_files.py checks).
-FORMS = ("acc_eligibility_form", "contact_form")
+FORMS = ("acc_eligibility_form", "booking_form", "contact_form")
 
 
 # fmt: off
@@ -88,9 +93,14 @@ INTENTS: Dict[str, Intent] = {
     "stop":                 Intent("utter_no_worries", ENDS, in_form_answer="utter_form_cancelled"),
 
     # Other flows: each starts here; asked for during another form, that form stops first.
-    "book_appointment":     Intent("action_booking", SWITCHES),
+    # Booking: a link or a call-back offer; with the "cliniko" provider the action starts booking_form itself
+    # (bot/booking/settings.py), so "book" during it is the form's to read ("book the free one").
+    "book_appointment":     Intent("action_booking", SWITCHES, runs_form="booking_form"),
     "check_acc_eligibility": Intent("acc_eligibility_form", SWITCHES),
     "request_contact":      Intent("contact_form", SWITCHES),
+    # "I need to move my appointment": the chat changes nothing itself; the contact form records a request for staff
+    # with what the patient said (request_kind "change", actions/booking.py).
+    "change_appointment":   Intent("contact_form", SWITCHES),
     # "Forget me": confirm first, then actions/privacy.py deletes the conversation and the requests (the answers
     # to the confirmation are in data/rules/privacy.yml).
     "forget_me":            Intent("utter_ask_forget_me", SWITCHES),

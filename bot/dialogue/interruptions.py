@@ -24,7 +24,7 @@ def ends_form(intent: Optional[str], form: Optional[str] = None) -> bool:
     entry = row(intent)
     if entry is None or entry.during_form not in (ENDS, SWITCHES):
         return False
-    starts = entry.starts_form(intent or "")
+    starts = entry.flow_form(intent or "")
     return starts is None or starts != form  # asking for the form that is running is an answer to it
 
 

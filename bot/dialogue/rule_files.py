@@ -76,7 +76,7 @@ def _during(form: str, intent: str, entry: Intent) -> List[str]:
         end = ["action: action_cancel_form", "active_loop: null"]
         steps = [first, f"action: {entry.in_form_answer_for(intent)}", *end]
         return _rule(f"{intent} ends {form}", steps, form)
-    if entry.during_form is SWITCHES and entry.starts_form(intent) != form:
+    if entry.during_form is SWITCHES and entry.flow_form(intent) != form:
         stop = ["action: action_cancel_form", "active_loop: null", "action: utter_form_stopped"]
         return _rule(f"{intent} during {form} switches flow", [first, *stop, *_answer(intent, entry)], form)
     return []

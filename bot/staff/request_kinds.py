@@ -30,4 +30,9 @@ REQUEST_KINDS: Dict[str, RequestKind] = {
         "live chat: a patient wants a person",
         "A patient asked in the chat to talk to a person; you can take the chat over in the console.",
     ),
+    "change": RequestKind(
+        "Change or cancel an appointment",
+        "request to change or cancel an appointment",
+        "A patient asked to change or cancel an appointment. The chat changed nothing: please contact them.",
+    ),
 }

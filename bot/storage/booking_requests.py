@@ -22,8 +22,9 @@ from bot.storage.times import as_utc
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = f"sqlite:///{ROOT / '.data' / 'requests.sqlite'}"
 # booking: call-back to book; handoff: call-back to talk to a person; chat: asked for a person in the chat itself
-# (no details: staff can take the conversation over in the console, bot/web/console/)
-KINDS = ("booking", "handoff", "chat")
+# (no details: staff can take the conversation over in the console, bot/web/console/); change: change or cancel an
+# appointment (the chat changes nothing itself; `note` holds what the patient wrote)
+KINDS = ("booking", "handoff", "chat", "change")
 STATUSES = ("new", "in_progress", "done")  # staff move a request along these in the console
 
 _metadata = sa.MetaData()

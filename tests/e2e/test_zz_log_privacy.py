@@ -58,6 +58,17 @@ SECRETS = (
     "bladder",  # words of the red flags: a message redacted only up to its apostrophe still leaks
     "groin",
     "chest pain",
+    # booking in the chat (tests/e2e/test_booking_chat.py, when run before this): names, phones, emails sent to the
+    # fake Cliniko, and the words of a change request
+    "Tama Rewi",
+    "0225550199",
+    "022 555 0199",
+    "Wiremu",
+    "0219876543",
+    "hine@example",
+    "sam.lee",
+    "Mere Smith",
+    "cant make it tomorrow",
 )
 # slot name next to its value, whatever the rendering: `key: claim_status, value: approved`,
 # `"claim_status": "approved"`, `\tclaim_status: approved`
