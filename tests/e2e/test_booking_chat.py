@@ -115,7 +115,8 @@ def test_the_kind_asked_then_next_week_mornings_then_a_typed_choice_and_a_last_n
 
 def test_later_times_and_another_day_move_on(stack, booking_in_chat):
     patient = Patient(stack)
-    patient.says("book a free consultation")
+    assert "Would you like to book one?" in patient.says("can i book a free consultation")  # the FAQ's offer
+    assert "free 15-minute consultation" in patient.says("yep")
     first = patient.time_buttons()
     patient.says("later times")
     later = patient.time_buttons()
@@ -149,7 +150,7 @@ def test_a_time_taken_meanwhile_is_not_booked_and_the_next_ones_are_offered(stac
 
 def test_a_booking_system_that_times_out_ends_in_a_call_back_request(stack, booking_in_chat):
     fake, patient = booking_in_chat, Patient(stack)
-    patient.says("book a free consultation please")
+    patient.says("book a free consult please")
     chosen = patient.time_buttons()[0]
     patient.says(chosen["payload"])
     patient.says("Tama Rewi")
@@ -185,11 +186,11 @@ def test_a_revoked_key_turns_the_booking_into_a_call_back_request(stack, booking
 
 def test_an_eligible_acc_check_books_acc_treatment_with_the_details_only_if_agreed(stack, booking_in_chat):
     fake, patient, before = booking_in_chat, Patient(stack), last_id(booking_in_chat)
-    patient.says("am i covered by acc")
-    patient.says("two weeks ago")
+    assert "date of your injury" in patient.says("am I covered by ACC?")
+    assert "Got it: injury on" in patient.says("three weeks ago")
     patient.says("yes")
     patient.says("AB 12345")
-    assert "looks eligible" in patient.says("dunno")
+    assert "looks eligible" in patient.says("I don't know")
     reply = patient.says('/book_appointment{"appointment_type": "acc_treatment"}')
     assert "ACC treatment" in reply and len(patient.time_buttons()) == 4
     chosen = patient.time_buttons()[0]
