@@ -57,6 +57,8 @@ def _allowed_override(url: str) -> bool:
 
 
 def _ids(value: Any) -> Tuple[str, ...]:
+    if is_placeholder(value):  # "<<FILL IN: ..., ...>>" as a whole, before it is split on its commas
+        return ()
     items = value.split(",") if isinstance(value, str) else value if isinstance(value, (list, tuple)) else []
     return tuple(str(item).strip() for item in items if not is_placeholder(item) and str(item).strip())
 

@@ -19,13 +19,17 @@ PROBLEMS = {
     "refused": "the booking system refused the request",
     "no_times": "the booking system showed no free time online in the next weeks",
 }
+# Failures after which a booking request may have reached the system and been made (no answer, or an error mid-way)
+MAYBE_BOOKED = ("timeout", "server_error", "bad_answer")
 
 
 def failure_note(problem: str, slot: Optional[Slot]) -> str:
     """ "Booking in the chat failed: <why>. The patient chose Tue 2 Dec, 10:30am with Mere." """
     why = PROBLEMS.get(problem, "the booking system could not be used")
     chose = f" The patient chose {say_time(slot.starts_at)} with {slot.practitioner_first_name}." if slot else ""
-    return f"Booking in the chat failed: {why}.{chose} Please call the patient to book."
+    # failed while booking, without a clear refusal: the appointment may exist in the booking system all the same
+    unsure = " It may have been booked anyway: check the booking system first." if slot and problem in MAYBE_BOOKED else ""
+    return f"Booking in the chat failed: {why}.{chose}{unsure} Please call the patient to book."
 
 
 def acc_note(details: Dict[str, Any]) -> str:

@@ -157,7 +157,7 @@ def test_a_booking_system_that_times_out_ends_in_a_call_back_request(stack, book
     patient.says("022 555 0199")
     fake.delay_next(8, where="POST /v1/individual_appointments$")
     reply = patient.says("yes")
-    assert "didn't respond" in reply and "Nothing is lost" in reply and "022•••199" in reply
+    assert "isn't confirmed" in reply and "Nothing is lost" in reply and "022•••199" in reply
     [request] = patient.requests()
     assert (request.kind, request.name, request.phone, request.appointment_type) == (
         "booking",

@@ -69,6 +69,10 @@ SECRETS = (
     "sam.lee",
     "Mere Smith",
     "cant make it tomorrow",
+    "Kiri Walker",  # tests/e2e/test_booking_channels.py
+    "kiri.walker",
+    "Rangi Parata",
+    "0274445566",
 )
 # slot name next to its value, whatever the rendering: `key: claim_status, value: approved`,
 # `"claim_status": "approved"`, `\tclaim_status: approved`

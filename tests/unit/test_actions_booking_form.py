@@ -19,6 +19,7 @@ from actions.booking_form import (
     ValidateBookingForm,
     slot_to_dict,
 )
+from bot.booking import notes
 from bot.booking.provider import Booked, BookingUnavailable, NewPatient, Slot, SlotTaken
 from bot.booking.times import TimeSearch
 from bot.clinic.injury_dates import clinic_today
@@ -241,3 +242,29 @@ def test_a_failed_booking_records_a_call_back_request_with_the_chosen_time(monke
 
 def followup(events) -> Optional[str]:
     return next((e["name"] for e in events if e.get("event") == "followup"), None)
+
+
+def test_the_request_provider_offers_a_call_back_even_with_a_booking_page(tmp_path, monkeypatch):
+    path = tmp_path / "profile.yml"
+    path.write_text('booking_provider: "request"\nbooking_url: "https://book.example.nz/acute"\n')
+    monkeypatch.setenv("CLINIC_PROFILE", str(path))
+    events, texts, messages = run(ActionBooking(), tracker("can i book", "book_appointment"))
+    assert "can't give you an online booking link" in texts[0] and followup(events) is None
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Contact me"]
+
+
+@pytest.mark.parametrize(
+    ("problem", "slot", "may_exist"),
+    [
+        ("timeout", SLOTS[0], True),
+        ("server_error", SLOTS[0], True),
+        ("unauthorised", SLOTS[0], False),
+        ("timeout", None, False),
+        ("no_times", None, False),
+    ],
+)
+def test_the_staff_note_says_when_the_appointment_may_exist_anyway(problem, slot, may_exist):
+    note = notes.failure_note(problem, slot)
+    assert note.startswith("Booking in the chat failed: ") and note.endswith("Please call the patient to book.")
+    assert ("check the booking system first" in note) is may_exist
+    assert ("with Mere" in note) is (slot is not None)

@@ -16,6 +16,8 @@ import pytest
 
 from bot.booking.cliniko import ClinikoProvider, ClinikoSettings, NotConfigured, TimesCache, phone_digits
 from bot.booking.provider import Booked, BookingUnavailable, NewPatient, Slot, SlotTaken
+from bot.clinic.profile import load_profile
+from tests.conftest import ROOT
 from tests.support.fake_cliniko import (
     ACC_TYPE_ID,
     BUSINESS_ID,
@@ -113,6 +115,16 @@ def test_missing_and_placeholder_settings_are_named_without_their_values() -> No
         assert name in message
     assert "cliniko.practitioner_ids" in message and "cliniko.appointment_type_ids" in message
     assert "clinic.example.org" not in message and "secret-contact" not in message and "soon" not in message
+
+
+def test_the_shipped_profile_section_is_not_configured_as_it_stands() -> None:
+    """clinic_profile.yml as shipped: every placeholder is missing, even one with commas in its text."""
+    section = load_profile(str(ROOT / "clinic_profile.yml")).section("cliniko")
+    assert "," in section["practitioner_ids"]
+    with pytest.raises(NotConfigured) as error:
+        ClinikoSettings.load(section, {"CLINIKO_API_KEY": "k"})
+    for name in ("business_id", "practitioner_ids", "appointment_type_ids", "contact_email"):
+        assert f"cliniko.{name}" in str(error.value)
 
 
 def test_a_local_or_https_override_is_accepted() -> None:
