@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.acc_eligibility import _interruption, _latest, _leaving, claim_answer, form_slots
 from bot.booking.settings import books_in_chat, provider_name
-from bot.clinic.appointments import APPOINTMENT_LABELS
+from bot.clinic.appointments import APPOINTMENT_LABELS, kind_in_words
 from bot.clinic.contact_details import parse_contact, parse_name, without_contact
 from bot.clinic.profile import ClinicProfile, load_profile
 from bot.storage.booking_requests import BookingRequest, shared_store
@@ -39,18 +39,15 @@ BOOKING_FLOW_SLOTS = ("booking_search", "booking_shown", "booking_time", "bookin
                       "reuse_contact", "last_name")
 
 
-_FREE_CONSULT_WORDS = re.compile(r"\bfree\b|\bcomplimentary\b|\b15[- ]?min|\bconsult(ation)?\b|\bchat\b", re.I)
-
 
 def known_appointment_type(tracker: Tracker) -> Optional[str]:
-    """What the patient is booking, when known: as chosen (button or offer), the free consultation when they say so
-    ("can I just book the free chat"), ACC treatment after an eligible check; else None."""
+    """What the patient is booking, when known: as chosen (button or offer), as they name it ("can I just book the
+    free chat", "a standard treatment next week"), ACC treatment after an eligible check; else None."""
     chosen = tracker.get_slot("appointment_type")
     if chosen in APPOINTMENT_LABELS:
         return chosen
-    if _FREE_CONSULT_WORDS.search((tracker.latest_message or {}).get("text") or ""):
-        return "free_consult"
-    return "acc_treatment" if tracker.get_slot("eligibility") == "eligible" else None
+    named = kind_in_words((tracker.latest_message or {}).get("text") or "")
+    return named or ("acc_treatment" if tracker.get_slot("eligibility") == "eligible" else None)
 
 
 def appointment_type(tracker: Tracker) -> str:

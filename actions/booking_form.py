@@ -25,7 +25,7 @@ from bot.booking import notes
 from bot.booking.provider import BookingUnavailable, NewPatient, Slot, SlotTaken
 from bot.booking.settings import booking_system
 from bot.booking.times import TimeSearch, read_choice, read_search, say_time, select
-from bot.clinic.appointments import APPOINTMENT_LABELS, APPOINTMENT_NAMES
+from bot.clinic.appointments import APPOINTMENT_LABELS, APPOINTMENT_NAMES, kind_in_words
 from bot.clinic.contact_details import parse_contact, parse_name
 from bot.clinic.injury_dates import clinic_today
 from bot.clinic.profile import load_profile
@@ -38,11 +38,6 @@ SHOWN = 4  # times shown at once, as buttons
 WEEKS_SEARCHED = 4  # how far ahead the chat looks for a free time before offering a call-back
 MORE_TIMES_BUTTONS = (("Later times", "later times"), ("Another day", "another day"))  # after the times
 NO_TIMES = "no_times"  # booking_problem when the system answered but had no free time
-_KIND_WORDS = (  # a typed answer to "which appointment?"
-    ("free_consult", ("free", "consult", "15 min", "15-min", "complimentary", "chat")),
-    ("acc_treatment", ("acc",)),
-    ("treatment", ("standard", "normal", "regular", "treatment", "acupuncture", "full")),
-)
 
 
 # --- the times, kept in slots between turns --------------------------------------------------------------------
@@ -75,11 +70,6 @@ def chosen_slot(tracker: Tracker) -> Optional[Slot]:
 
 def current_search(tracker: Tracker) -> TimeSearch:
     return TimeSearch.from_text(tracker.get_slot("booking_search") or "", clinic_today())
-
-
-def kind_from_words(text: str) -> Optional[str]:
-    lowered = text.lower()
-    return next((kind for kind, words in _KIND_WORDS if any(w in lowered for w in words)), None)
 
 
 def earlier_contact(tracker: Tracker) -> Optional[Tuple[str, str]]:
@@ -226,7 +216,7 @@ class ValidateBookingForm(ValidateContactForm):
         if tracker.get_slot("requested_slot") != "appointment_type" or tracker.get_slot("appointment_type"):
             return {}
         _, text = _latest(tracker)
-        kind = kind_from_words(text)
+        kind = kind_in_words(text, answering=True)
         if kind:
             return {"appointment_type": kind}
         return {} if _interruption(tracker) else {"appointment_type": text}

@@ -28,7 +28,9 @@ def failure_note(problem: str, slot: Optional[Slot]) -> str:
     why = PROBLEMS.get(problem, "the booking system could not be used")
     chose = f" The patient chose {say_time(slot.starts_at)} with {slot.practitioner_first_name}." if slot else ""
     # failed while booking, without a clear refusal: the appointment may exist in the booking system all the same
-    unsure = " It may have been booked anyway: check the booking system first." if slot and problem in MAYBE_BOOKED else ""
+    unsure = (
+        " It may have been booked anyway: check the booking system first." if slot and problem in MAYBE_BOOKED else ""
+    )
     return f"Booking in the chat failed: {why}.{chose}{unsure} Please call the patient to book."
 
 

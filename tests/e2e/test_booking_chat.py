@@ -224,3 +224,14 @@ def test_with_the_link_provider_nothing_reaches_cliniko(stack, fake_cliniko):
     reply = patient.says("can i book an appointment")
     assert "online booking link" in reply or "Book online" in [b["title"] for b in patient.buttons()]
     assert patient.time_buttons() == [] and len(fake_cliniko.requests) == seen
+
+
+def test_the_first_message_can_say_when(stack, booking_in_chat):
+    fake, patient = booking_in_chat, Patient(stack)
+    reply = patient.says("can i book a standard treatment next tuesday arvo")
+    assert "next free times for your appointment" in reply
+    tuesday = fake.today.fromordinal(fake.today.toordinal() + 7 - fake.today.weekday() + 1)
+    times = patient.time_buttons()
+    assert len(times) == 4 and all(b["title"].endswith("pm") for b in times)
+    assert all(clinic_time(start_of(b)).date() >= tuesday for b in times)
+    assert clinic_time(start_of(times[0])).date() == tuesday  # Mere and Tom work on Tuesdays

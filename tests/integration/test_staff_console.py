@@ -321,6 +321,32 @@ def test_a_request_hides_details_until_shown_and_the_audit_log_records_both(app_
     assert "Aroha Ngata" not in audit_page and ACC45 not in audit_page
 
 
+def test_a_change_request_hides_what_the_patient_wrote_and_a_failed_booking_shows_why(app_client, store):
+    wrote = "cant make it tomorrow, my back is worse"
+    change = store.add(
+        BookingRequest(kind="change", sender_id="web:" + "c" * 32, name="Rua", phone="0211112222", note=wrote)
+    )
+    failed = store.add(
+        BookingRequest(
+            kind="booking",
+            sender_id="web:" + "d" * 32,
+            name="Tama",
+            phone="0225550199",
+            appointment_type="free_consult",
+            note="Booking in the chat failed: the booking system did not answer in time. The patient chose Tue 2 Dec, "
+            "10:30am with Mere. It may have been booked anyway: check the booking system first.",
+        )
+    )
+    client, csrf = logged_in(app_client)
+    inbox = client.get("/staff/").text
+    assert "Change or cancel an appointment" in inbox and wrote not in inbox
+    page = client.get(f"/staff/requests/{change.id}").text
+    assert "The patient wrote" in page and wrote not in page
+    assert wrote in client.post(f"/staff/requests/{change.id}/show", data={"csrf_token": csrf}).text
+    page = client.get(f"/staff/requests/{failed.id}").text
+    assert "did not answer in time" in page and "check the booking system first" in page and "Tama" not in page
+
+
 def test_an_unknown_request_is_404_not_an_error(app_client):
     client, _ = logged_in(app_client)
     assert client.get("/staff/requests/999").status_code == 404

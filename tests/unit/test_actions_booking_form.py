@@ -22,6 +22,7 @@ from actions.booking_form import (
 from bot.booking import notes
 from bot.booking.provider import Booked, BookingUnavailable, NewPatient, Slot, SlotTaken
 from bot.booking.times import TimeSearch
+from bot.clinic.appointments import kind_in_words
 from bot.clinic.injury_dates import clinic_today
 from bot.storage.booking_requests import BookingRequestStore
 from tests.support import action_helpers
@@ -268,3 +269,21 @@ def test_the_staff_note_says_when_the_appointment_may_exist_anyway(problem, slot
     assert note.startswith("Booking in the chat failed: ") and note.endswith("Please call the patient to book.")
     assert ("check the booking system first" in note) is may_exist
     assert ("with Mere" in note) is (slot is not None)
+
+
+@pytest.mark.parametrize(
+    ("text", "answering", "kind"),
+    [
+        ("can i book the free consult", False, "free_consult"),
+        ("book me a free 15 min chat", False, "free_consult"),
+        ("i want to book acc treatment", False, "acc_treatment"),
+        ("a standard treatment next tuesday", False, "treatment"),
+        ("i had an accident, can i book", False, None),  # "acc" only as a word
+        ("book a treatment", False, None),  # not which kind: an eligible ACC check or the question decides
+        ("just a treatment", True, "treatment"),
+        ("acupuncture please", True, "treatment"),
+        ("purple", True, None),
+    ],
+)
+def test_the_kind_of_appointment_in_the_patients_words(text, answering, kind):
+    assert kind_in_words(text, answering) == kind
