@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.acc_eligibility import _interruption, _latest, _leaving, claim_answer, form_slots
 from actions.booking import ValidateContactForm, _mask_contact, acc_check_completed, acc_details, close_chat_requests
-from actions.form_questions import AskForSlot, more_parts_follow
+from actions.form_questions import AskForSlot
 from bot.booking import notes
 from bot.booking.provider import BookingUnavailable, NewPatient, Slot, SlotTaken
 from bot.booking.settings import booking_system
@@ -299,96 +299,55 @@ class ActionAskAppointmentType(AskForSlot):
     slot = "appointment_type"
 
 
-class ActionAskBookingTime(Action):
+class ActionAskBookingTime(AskForSlot):
     """Shows the times found (buttons in NZ time), then "Later times" and "Another day"."""
 
-    def name(self) -> str:
-        return "action_ask_booking_time"
+    slot = "booking_time"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if more_parts_follow(tracker):
-            return []
-        kind = tracker.get_slot("appointment_type")
+    def variables(self, tracker: Tracker) -> Dict[str, Any]:
         buttons = [{"title": say_time(s.starts_at), "payload": s.key()} for s in shown_slots(tracker)]
         buttons += [{"title": title, "payload": payload} for title, payload in MORE_TIMES_BUTTONS]
-        dispatcher.utter_message(
-            response="utter_ask_booking_time", appointment=APPOINTMENT_LABELS.get(kind, "appointment"), buttons=buttons
-        )
-        return []
+        return {
+            "appointment": APPOINTMENT_LABELS.get(tracker.get_slot("appointment_type"), "appointment"),
+            "buttons": buttons,
+        }
 
 
 class ActionAskReuseContact(AskForSlot):
     slot = "reuse_contact"
 
-    def variables(self) -> Dict[str, Any]:
-        return {}
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if more_parts_follow(tracker):
-            return []
+    def variables(self, tracker: Tracker) -> Dict[str, Any]:
         name, detail = earlier_contact(tracker) or ("", "")
         contact = parse_contact(detail)
-        masked = _mask_contact(contact.phone, contact.email) if contact else ""
-        dispatcher.utter_message(response="utter_ask_reuse_contact", name=name, contact=masked)
-        return []
+        return {"name": name, "contact": _mask_contact(contact.phone, contact.email) if contact else ""}
 
 
 class ActionAskBookingContactName(AskForSlot):
-    slot = "contact_name"
-
-    def name(self) -> str:
-        return "action_ask_booking_form_contact_name"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if not more_parts_follow(tracker):
-            dispatcher.utter_message(response="utter_ask_booking_form_contact_name")
-        return []
+    form, slot = FORM, "contact_name"
 
 
 class ActionAskLastName(AskForSlot):
     slot = "last_name"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if not more_parts_follow(tracker):
-            dispatcher.utter_message(response="utter_ask_last_name", first_name=patient_names(tracker)[0])
-        return []
+    def variables(self, tracker: Tracker) -> Dict[str, Any]:
+        return {"first_name": patient_names(tracker)[0]}
 
 
 class ActionAskBookingContactDetail(AskForSlot):
-    slot = "contact_detail"
-
-    def name(self) -> str:
-        return "action_ask_booking_form_contact_detail"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if not more_parts_follow(tracker):
-            dispatcher.utter_message(response="utter_ask_booking_form_contact_detail")
-        return []
+    form, slot = FORM, "contact_detail"
 
 
 class ActionAskBookingShareAccDetails(AskForSlot):
-    slot = "share_acc_details"
-
-    def name(self) -> str:
-        return "action_ask_booking_form_share_acc_details"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if not more_parts_follow(tracker):
-            dispatcher.utter_message(response="utter_ask_booking_form_share_acc_details")
-        return []
+    form, slot = FORM, "share_acc_details"
 
 
-class ActionAskBookingConfirmed(Action):
+class ActionAskBookingConfirmed(AskForSlot):
     """The summary to confirm: appointment, time, practitioner, clinic, and the patient's details (masked)."""
 
-    def name(self) -> str:
-        return "action_ask_booking_confirmed"
+    slot = "booking_confirmed"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if more_parts_follow(tracker):
-            return []
-        dispatcher.utter_message(response="utter_ask_booking_confirmed", summary=summary(tracker))
-        return []
+    def variables(self, tracker: Tracker) -> Dict[str, Any]:
+        return {"summary": summary(tracker)}
 
 
 def summary(tracker: Tracker) -> str:

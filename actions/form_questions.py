@@ -8,7 +8,7 @@ domain/booking.yml), and says nothing for all but the last part of a message wit
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -24,7 +24,11 @@ def more_parts_follow(tracker: Tracker) -> bool:
 
 
 class AskForSlot(Action, ABC):
-    """Asks for `slot` with the response `utter_ask_<slot>` (abstract: rasa_sdk registers only the subclasses)."""
+    """Asks for `slot` with the response `utter_ask_<slot>`, or `utter_ask_<form>_<slot>` for a question asked
+    differently in one form (`form` set; Rasa then looks for `action_ask_<form>_<slot>` first). Abstract: rasa_sdk
+    registers only the subclasses."""
+
+    form: Optional[str] = None
 
     @property
     @abstractmethod
@@ -32,16 +36,20 @@ class AskForSlot(Action, ABC):
         """The form's slot this action asks for."""
 
     def name(self) -> str:
-        return f"action_ask_{self.slot}"
+        return f"action_ask_{self.form}_{self.slot}" if self.form else f"action_ask_{self.slot}"
 
-    def variables(self) -> Dict[str, Any]:
-        """Values for the response's `{variables}`."""
+    def response(self, tracker: Tracker) -> str:
+        """The response that asks."""
+        return self.name().replace("action_ask_", "utter_ask_", 1)
+
+    def variables(self, tracker: Tracker) -> Dict[str, Any]:
+        """Values for the response's `{variables}` (and `buttons` added to the response's own)."""
         return {}
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List:
         if more_parts_follow(tracker):
             return []  # asked once, after the last question of the message
-        dispatcher.utter_message(response=f"utter_ask_{self.slot}", **self.variables())
+        dispatcher.utter_message(response=self.response(tracker), **self.variables(tracker))
         return []
 
 
@@ -59,7 +67,7 @@ class ActionAskClaimStatus(AskForSlot):
 class ActionAskAcc45(AskForSlot):
     slot = "acc45"
 
-    def variables(self) -> Dict[str, Any]:
+    def variables(self, tracker: Tracker) -> Dict[str, Any]:
         return {"acc45_examples": ", ".join(ACC45_EXAMPLES)}
 
 
@@ -73,12 +81,13 @@ class ActionAskReadCode(AskForSlot):
 class ActionAskContactName(AskForSlot):
     slot = "contact_name"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List:
-        if tracker.get_slot("request_kind") != "change":
-            return await super().run(dispatcher, tracker, domain)
-        if not more_parts_follow(tracker):  # a change or cancellation: the chat changes nothing itself, and says so
-            dispatcher.utter_message(response="utter_ask_change_contact_name")
-        return []
+    def response(self, tracker: Tracker) -> str:
+        # a change or cancellation: the chat changes nothing itself, and says so
+        return (
+            "utter_ask_change_contact_name"
+            if tracker.get_slot("request_kind") == "change"
+            else super().response(tracker)
+        )
 
 
 class ActionAskContactDetail(AskForSlot):

@@ -21,10 +21,13 @@ def run_rasa(*args: str) -> subprocess.CompletedProcess:
 
 
 def responses_uttered_by_code() -> Set[str]:
-    """Responses the custom actions (or bot/ code) choose by name, and the forms' `utter_ask_<slot>` questions."""
+    """Responses the custom actions (or bot/ code) choose by name, and the forms' questions, as each ask action
+    (actions/form_questions.py AskForSlot) names its response."""
+    from tests.support.action_helpers import ask_actions, tracker
+
     code = "\n".join(path.read_text() for folder in ("actions", "bot") for path in (ROOT / folder).rglob("*.py"))
     named = set(re.findall(r'"(utter_[a-z0-9_]+)"', code))
-    return named | {f"utter_ask_{slot}" for slot in re.findall(r'^\s+slot = "([a-z0-9_]+)"', code, re.M)}
+    return named | {action.response(tracker("")) for action in ask_actions().values()}
 
 
 def test_data_validates_without_warnings():

@@ -47,3 +47,13 @@ def run(action: Action, t: Tracker) -> tuple:
 
 def slots_set(events: List[Dict[str, Any]]) -> Dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def ask_actions() -> Dict[str, Any]:
+    """The forms' ask actions rasa_sdk's action server registers from actions/ (AskForSlot subclasses), by name."""
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    registered = {name: executor.actions[name] for name in executor.actions if name.startswith("action_ask")}
+    return {name: getattr(run, "__self__", run) for name, run in registered.items()}  # the executor keeps `run`
