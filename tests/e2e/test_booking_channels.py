@@ -81,7 +81,7 @@ def test_a_free_consultation_booked_in_the_widget(stack, booking_in_chat, contex
     expect(done).to_contain_text("163 The Terrace")
     shot(page, "booking-03-booked")
 
-    [made] = new_appointments(fake, before)
+    [made] = new_appointments(fake, before, "Kiri")
     assert made.appointment_type_id == FREE_CONSULT_TYPE_ID
     assert re.search(rf"with {fake.practitioners[made.practitioner_id].first_name}\b", done.inner_text())
     booked_for = fake.patients[made.patient_id]
@@ -148,7 +148,7 @@ def test_a_free_consultation_booked_over_messenger(stack, booking_in_chat, fake_
     done = " ".join(reply_text(m) for m in patient.taps_button(yes, "You're booked"))
     assert chosen["title"] in done and "163 The Terrace" in done
 
-    [made] = new_appointments(fake, before)
+    [made] = new_appointments(fake, before, "Rangi")
     assert made.starts_at == start_of(chosen) and made.appointment_type_id == FREE_CONSULT_TYPE_ID
     assert made.practitioner_id == KEY.match(chosen["payload"]).group(2)
     booked_for = fake.patients[made.patient_id]
