@@ -163,7 +163,7 @@ class ValidateContactForm(FormValidationAction):
         name = parse_name(without_contact(str(value or "")))
         if not name:
             dispatcher.utter_message(response="utter_contact_name_unclear")
-        elif tracker.get_slot("requested_slot") != "contact_name":
+        elif tracker.get_slot("requested_slot") not in (None, "contact_name"):  # None: a form (re)starting
             dispatcher.utter_message(response="utter_contact_name_changed", name=name)
         return {"contact_name": name}
 

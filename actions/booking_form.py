@@ -8,6 +8,7 @@ system fails, nothing is lost: the details are collected anyway and a call-back 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -38,6 +39,8 @@ SHOWN = 4  # times shown at once, as buttons
 WEEKS_SEARCHED = 4  # how far ahead the chat looks for a free time before offering a call-back
 MORE_TIMES_BUTTONS = (("Later times", "later times"), ("Another day", "another day"))  # after the times
 NO_TIMES = "no_times"  # booking_problem when the system answered but had no free time
+SEARCH_SECONDS = 12.0  # the longest a patient waits for times (every week and practitioner searched together)
+CONVERSATION_STARTS = ("session_started", "restart")  # events after which earlier details are not this conversation's
 
 
 # --- the times, kept in slots between turns --------------------------------------------------------------------
@@ -76,6 +79,8 @@ def earlier_contact(tracker: Tracker) -> Optional[Tuple[str, str]]:
     """The name and phone/email the patient gave earlier in this conversation (e.g. for a call-back), if any."""
     found: Dict[str, str] = {}
     for event in reversed(tracker.events or []):
+        if event.get("event") in CONVERSATION_STARTS:
+            break  # Rasa sends every session's events: only this conversation's details are offered
         name = event.get("name") if event.get("event") == "slot" else None
         if name in ("contact_name", "contact_detail") and event.get("value") and name not in found:
             found[name] = str(event["value"])
@@ -94,6 +99,17 @@ def patient_names(tracker: Tracker) -> Tuple[str, str]:
 def needs_last_name(tracker: Tracker) -> bool:
     name = tracker.get_slot("contact_name")
     return bool(name) and len(name.split()) == 1
+
+
+def failure_reason(error: BaseException) -> str:
+    """The reason code of a failure (bot/booking/provider.py): the adapter's, "timeout" for the chat's own time limit,
+    "bad_answer" for anything unexpected (its type is logged, never its message: it may quote the patient)."""
+    if isinstance(error, BookingUnavailable):
+        return error.reason
+    if isinstance(error, asyncio.TimeoutError):
+        return "timeout"
+    logger.error("unexpected error from the booking system: %s", type(error).__name__)
+    return "bad_answer"
 
 
 async def find_times(kind: str, search: TimeSearch) -> List[Slot]:
@@ -138,6 +154,14 @@ class ValidateBookingForm(ValidateContactForm):
             slots.append("booking_confirmed")
         return slots
 
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Optional[EventType]:
+        """Always the next question (rasa_sdk says nothing when the list equals the domain's, but the times are looked
+        up only when this form knows it is about to ask for one)."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        return SlotSet("requested_slot", next((s for s in required if tracker.slots.get(s) is None), None))
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         before = self._read_time_words(dispatcher, tracker)
         tracker.add_slots(before)
@@ -149,6 +173,9 @@ class ValidateBookingForm(ValidateContactForm):
         """The patient picks a shown time, moves the search ("later times", "a morning"), or changes the kind."""
         requested = tracker.get_slot("requested_slot")
         intent, text = _latest(tracker)
+        tapped = next((s for s in shown_slots(tracker) if s.key() == text.strip()), None)
+        if tapped and requested in ("booking_time", "booking_confirmed"):  # a time button, whatever NLU made of it
+            return [SlotSet("booking_time", slot_to_dict(tapped)), SlotSet("booking_confirmed", None)]
         if _leaving(tracker):
             return []
         events: List[EventType] = []
@@ -190,16 +217,16 @@ class ValidateBookingForm(ValidateContactForm):
         search = current_search(tracker)
         label = APPOINTMENT_LABELS.get(kind, APPOINTMENT_LABELS["treatment"])
         try:
-            times = await find_times(kind, search)
+            times = await asyncio.wait_for(find_times(kind, search), SEARCH_SECONDS)
             if not times and search != TimeSearch.starting(clinic_today()):
-                times = await find_times(kind, TimeSearch.starting(clinic_today()))
+                times = await asyncio.wait_for(find_times(kind, TimeSearch.starting(clinic_today())), SEARCH_SECONDS)
                 if times:
                     dispatcher.utter_message(response="utter_booking_none_matching")
                     search = TimeSearch.starting(clinic_today())
             problem = None if times else NO_TIMES
-        except BookingUnavailable as error:
-            logger.warning("booking system unavailable while looking for times: %s", error.reason)
-            times, problem = [], error.reason
+        except Exception as error:  # noqa: BLE001 - whatever fails, the patient is answered and nothing is lost
+            times, problem = [], failure_reason(error)
+            logger.warning("booking system unavailable while looking for times: %s", problem)
         if times:
             shown = {"kind": kind, "search": search.to_text(), "slots": [slot_to_dict(s) for s in times]}
             return [SlotSet("booking_search", search.to_text()), SlotSet("booking_shown", shown)]
@@ -224,6 +251,8 @@ class ValidateBookingForm(ValidateContactForm):
     def validate_appointment_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ):
+        if value is None:
+            return {"appointment_type": None}  # a reset by this form, not an answer
         if value in APPOINTMENT_LABELS:
             return {"appointment_type": value}
         dispatcher.utter_message(response="utter_appointment_type_unclear")
@@ -238,6 +267,8 @@ class ValidateBookingForm(ValidateContactForm):
     def validate_reuse_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ):
+        if value is None:
+            return {"reuse_contact": None}  # a reset by this form, not an answer
         if value is True and earlier_contact(tracker):
             name, detail = earlier_contact(tracker)
             return {"reuse_contact": True, "contact_name": name, "contact_detail": detail}
@@ -266,6 +297,8 @@ class ValidateBookingForm(ValidateContactForm):
     def validate_booking_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ):
+        if value is None:
+            return {"booking_confirmed": None}  # a reset by this form, not an answer
         if isinstance(value, bool):
             return {"booking_confirmed": value}
         dispatcher.utter_message(response="utter_share_acc_details_unclear")
@@ -399,9 +432,9 @@ class ActionSubmitBooking(Action):
             later = replace(TimeSearch.starting(clinic_today()), after=slot.starts_at)
             moved = [SlotSet("booking_search", later.to_text()), SlotSet("booking_shown", None)]
             return [SlotSet("booking_time", None), SlotSet("booking_confirmed", None), *moved, FollowupAction(FORM)]
-        except BookingUnavailable as error:
-            logger.warning("booking system unavailable while booking: %s", error.reason)
-            return self._call_back(dispatcher, tracker, kind, slot, error.reason) + reset
+        except Exception as error:  # noqa: BLE001 - whatever fails, the patient is answered and nothing is lost
+            logger.warning("booking system unavailable while booking: %s", failure_reason(error))
+            return self._call_back(dispatcher, tracker, kind, slot, failure_reason(error)) + reset
         logger.info("appointment booked in the chat")
         profile = load_profile()
         dispatcher.utter_message(

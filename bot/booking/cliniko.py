@@ -7,6 +7,7 @@ clinic_profile.yml; `ClinikoProvider` implements bot/booking/provider.py's `Book
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -216,18 +217,33 @@ class ClinikoProvider:
         type_id = self._type_id(kind)
         start = max(first_day, self.now().astimezone(CLINIC_TZ).date())  # an earlier `from` is a 400
         last = first_day + timedelta(days=days - 1)
-        found: Dict[str, List[datetime]] = {}
+        windows: List[Tuple[date, date]] = []
+        day = start
+        while day <= last:
+            windows.append((day, min(last, day + timedelta(days=MAX_WINDOW_DAYS - 1))))
+            day = windows[-1][1] + timedelta(days=1)
         async with self.client.session() as http:
-            for practitioner in self.settings.practitioner_ids:
-                day = start
-                while day <= last:
-                    to = min(last, day + timedelta(days=MAX_WINDOW_DAYS - 1))
-                    found.setdefault(practitioner, []).extend(await self._times(http, practitioner, type_id, day, to))
-                    day = to + timedelta(days=1)
+            # the practitioners asked at the same time: the patient waits for the slowest, not for the sum
+            answers = await asyncio.gather(
+                *(
+                    self._times_of(http, practitioner, type_id, windows)
+                    for practitioner in self.settings.practitioner_ids
+                )
+            )
+            found = dict(zip(self.settings.practitioner_ids, answers))
             names = {p: await self._first_name(http, p) for p, times in found.items() if times}
         order = {p: i for i, p in enumerate(self.settings.practitioner_ids)}
         slots = {Slot(t, p, names[p]) for p, times in found.items() for t in times}
         return sorted(slots, key=lambda s: (s.starts_at, order[s.practitioner_id]))
+
+    async def _times_of(
+        self, http: ClinikoSession, practitioner: str, type_id: str, windows: List[Tuple[date, date]]
+    ) -> List[datetime]:
+        """One practitioner's times over consecutive windows of at most 7 days."""
+        times: List[datetime] = []
+        for first, last in windows:
+            times.extend(await self._times(http, practitioner, type_id, first, last))
+        return times
 
     async def _times(
         self, http: ClinikoSession, practitioner: str, type_id: str, first: date, last: date, fresh: bool = False

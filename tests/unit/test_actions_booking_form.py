@@ -5,6 +5,7 @@ The same conversation against the fake Cliniko server over the real servers: tes
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta, timezone
 from typing import List, Optional
 
@@ -142,12 +143,14 @@ def test_a_system_that_fails_turns_the_booking_into_a_call_back_request(monkeypa
 
 def test_a_button_picks_its_time_and_words_move_the_search(system):
     slots = {"appointment_type": "free_consult", "booking_shown": shown(SLOTS[:4])}
-    t = tracker(SLOTS[1].key(), "nlu_fallback", slots, form="booking_form", requested="booking_time")
-    events, _, _ = run(ValidateBookingForm(), t)
+    t = tracker(SLOTS[1].key(), "stop", slots, form="booking_form", requested="booking_time")  # whatever NLU said
+    events, texts, _ = run(ValidateBookingForm(), t)
     assert slots_set(events)["booking_time"] == slot_to_dict(SLOTS[1]) and requested(events) == ["contact_name"]
+    assert texts == []  # nothing said on the way: the next question follows
 
     t = tracker("any later times?", "inform", slots, form="booking_form", requested="booking_time")
-    events, _, _ = run(ValidateBookingForm(), t)
+    events, texts, _ = run(ValidateBookingForm(), t)
+    assert texts == []
     search = TimeSearch.from_text(slots_set(events)["booking_search"], clinic_today())
     assert search.after == SLOTS[3].starts_at
     assert [s["starts_at"] for s in slots_set(events)["booking_shown"]["slots"]][0] == slot_to_dict(SLOTS[4])[
@@ -287,3 +290,57 @@ def test_the_staff_note_says_when_the_appointment_may_exist_anyway(problem, slot
 )
 def test_the_kind_of_appointment_in_the_patients_words(text, answering, kind):
     assert kind_in_words(text, answering) == kind
+
+
+def test_details_of_an_earlier_session_are_not_offered(system):
+    t = tracker(
+        "", None, {"appointment_type": "free_consult", "booking_time": slot_to_dict(SLOTS[0])}, form="booking_form"
+    )
+    t.events[:0] = [
+        {"event": "slot", "name": "contact_name", "value": "Aroha"},
+        {"event": "slot", "name": "contact_detail", "value": "021 123 4567"},
+        {"event": "session_started"},
+    ]
+    events, _, _ = run(ValidateBookingForm(), t)
+    assert requested(events) == ["contact_name"]  # asked afresh: someone else may be at this device now
+
+
+def test_the_times_are_looked_up_whatever_the_form_asks_around_them(system):
+    """With every question of the domain's list required (earlier details, a one-word name, an ACC check), rasa_sdk
+    would name no next question: the form names it, and the times are looked up."""
+    slots = {
+        **ACC_DONE,
+        "appointment_type": "acc_treatment",
+        "contact_name": "Aroha",
+        "booking_shown": shown(SLOTS[:4]),
+    }
+    t = tracker("later times", "inform", slots, form="booking_form", requested="booking_time")
+    t.events[:0] = [
+        {"event": "slot", "name": "contact_name", "value": "Aroha"},
+        {"event": "slot", "name": "contact_detail", "value": "021 123 4567"},
+    ]
+    events, _, _ = run(ValidateBookingForm(), t)
+    assert requested(events) == ["booking_time"] and len(system.searches) >= 1
+    assert slots_set(events)["booking_shown"]["slots"]
+
+
+def test_an_unexpected_error_of_the_booking_system_ends_in_a_call_back_request(monkeypatch, store_url):
+    memory = MemorySystem(book_fails=KeyError("Aroha Te Pania"))
+    monkeypatch.setattr(booking_form, "booking_system", lambda: memory)
+    _, texts, _ = run(ActionSubmitBooking(), tracker("yes", "affirm", CONFIRMED, sender="web:def"))
+    assert "Nothing is lost" in texts[0]
+    [request] = BookingRequestStore(store_url).list()
+    assert "unexpected answer" in request.note and "Aroha" not in request.note
+
+
+def test_a_search_that_takes_too_long_is_a_timeout(monkeypatch):
+    class Slow(MemorySystem):
+        async def available_times(self, kind, first_day, days):
+            await asyncio.sleep(5)
+            return []
+
+    monkeypatch.setattr(booking_form, "booking_system", lambda: Slow())
+    monkeypatch.setattr(booking_form, "SEARCH_SECONDS", 0.2)
+    t = tracker("book", "book_appointment", {"appointment_type": "free_consult"}, form="booking_form")
+    events, texts, _ = run(ValidateBookingForm(), t)
+    assert slots_set(events)["booking_problem"] == "timeout" and "can't reach" in texts[0]

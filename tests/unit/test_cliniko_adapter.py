@@ -198,7 +198,7 @@ def test_a_next_link_to_another_host_is_not_followed(fake: FakeCliniko) -> None:
     other = {"available_times": [], "total_entries": 3, "links": {"next": "https://elsewhere.example/v1/x?page=2"}}
     fake.fail_next(1, 200, body=other)
     with pytest.raises(BookingUnavailable) as error:
-        asyncio.run(provider_for(fake).available_times("free_consult", MONDAY, 1))
+        asyncio.run(provider_for(fake, practitioner_ids=(MERE_ID,)).available_times("free_consult", MONDAY, 1))
     assert reason(error) == "bad_answer" and len(fake.requests) == 1
 
 
@@ -367,8 +367,17 @@ def test_a_slow_answer_is_a_timeout(fake: FakeCliniko) -> None:
 def test_error_statuses(fake: FakeCliniko, status: int, expected: str) -> None:
     fake.fail_next(1, status)
     with pytest.raises(BookingUnavailable) as error:
-        asyncio.run(provider_for(fake).available_times("free_consult", MONDAY, 1))
-    assert reason(error) == expected and len(fake.requests) == 1
+        asyncio.run(provider_for(fake, practitioner_ids=(MERE_ID,)).available_times("free_consult", MONDAY, 1))
+    assert reason(error) == expected and len(fake.requests) == 1  # not retried
+
+
+def test_the_practitioners_are_asked_at_the_same_time(fake: FakeCliniko) -> None:
+    for practitioner in (MERE_ID, TOM_ID):
+        fake.delay_next(1.0, where=f"GET /v1/businesses/[0-9]+/practitioners/{practitioner}/")
+    started = time.monotonic()
+    slots = asyncio.run(provider_for(fake).available_times("free_consult", MONDAY, 1))
+    assert {s.practitioner_first_name for s in slots} == {"Mere", "Tom"}
+    assert time.monotonic() - started < 1.8  # one after the other would take 2 s or more
 
 
 def test_a_server_error_while_booking(fake: FakeCliniko) -> None:
@@ -391,7 +400,7 @@ def test_a_revoked_key_is_unauthorised(fake: FakeCliniko) -> None:
 def test_a_short_retry_after_is_waited_for_once(fake: FakeCliniko) -> None:
     fake.rate_limit_next(1)
     started = time.monotonic()
-    slots = asyncio.run(provider_for(fake).available_times("free_consult", MONDAY, 1))
+    slots = asyncio.run(provider_for(fake, practitioner_ids=(MERE_ID,)).available_times("free_consult", MONDAY, 1))
     assert slots and time.monotonic() - started >= 1.0
     assert [r.status for r in fake.requests[:2]] == [429, 200]
 
@@ -399,7 +408,7 @@ def test_a_short_retry_after_is_waited_for_once(fake: FakeCliniko) -> None:
 def test_a_second_429_is_rate_limited(fake: FakeCliniko) -> None:
     fake.rate_limit_next(1, times=2)
     with pytest.raises(BookingUnavailable) as error:
-        asyncio.run(provider_for(fake).available_times("free_consult", MONDAY, 1))
+        asyncio.run(provider_for(fake, practitioner_ids=(MERE_ID,)).available_times("free_consult", MONDAY, 1))
     assert reason(error) == "rate_limited" and len(fake.requests) == 2
 
 
@@ -407,7 +416,7 @@ def test_a_long_retry_after_is_rate_limited_without_waiting(fake: FakeCliniko) -
     fake.rate_limit_next(30)
     started = time.monotonic()
     with pytest.raises(BookingUnavailable) as error:
-        asyncio.run(provider_for(fake).available_times("free_consult", MONDAY, 1))
+        asyncio.run(provider_for(fake, practitioner_ids=(MERE_ID,)).available_times("free_consult", MONDAY, 1))
     assert reason(error) == "rate_limited" and time.monotonic() - started < 2 and len(fake.requests) == 1
 
 
