@@ -37,6 +37,11 @@ What is changed relative to Rasa 3.6.21, and why (tests in tests/e2e/test_socket
   in the log) or passed it on. Missing or extra event arguments do not raise either.
   Tests: test_refused_messages_reach_nothing_and_log_no_ids_or_text, test_missing_or_extra_arguments_do_not_raise,
   test_malformed_messages_are_refused_without_a_traceback.
+- A message the widget sends again (its Retry button, or a resend after a reconnect) carries the same
+  `message_id` in its metadata: it is processed once. The id is claimed in the conversations' database
+  (bot/channels/recent_ids.py, as Meta's redeliveries are), so every Rasa process knows it; a second sending is
+  not processed and its first sending's answer reaches the conversation's room. A message without an id is always
+  processed. Test: test_a_message_sent_again_with_its_id_is_processed_once.
 - Everything else of Rasa's handler is kept: metadata from the `metadata_key` field of the message (Rasa's
   socketio channel reads it there; it does not use `InputChannel.get_metadata`), `UserMessage` with
   `input_channel="socketio"`, answers through `SocketIOOutput(sio, bot_message_evt)`, plus the clinic's limit on
@@ -48,6 +53,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 from typing import Any, Awaitable, Callable, Dict, Iterable, Optional
 
@@ -57,6 +63,7 @@ from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 
 from bot.channels.message_limits import limited
+from bot.channels.recent_ids import SeenMessages, conversations_db_url
 from bot.channels.sender_ids import WEB, WEB_SESSION_ID, namespaced
 from bot.web.settings import WebSettings
 
@@ -66,6 +73,8 @@ REFUSED_EVT = "message_refused"  # sent to a socket whose message was refused; {
 NOT_JOINED = "not_joined"  # the socket has not joined a session (no session_request)
 OTHER_SESSION = "other_session"  # the message names another session than the one the socket joined
 MALFORMED = "malformed"  # not a dict, message not a string, metadata not a dict
+MESSAGE_ID_KEY = "message_id"  # in a message's metadata: the widget's id of the patient's message (kept on Retry)
+MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def allowed_origins_from_env() -> tuple:
@@ -103,8 +112,24 @@ def message_metadata(data: Dict, key: Optional[str]) -> Optional[Dict]:
     return metadata if isinstance(metadata, dict) else None
 
 
+def client_message_key(session_id: str, metadata: Dict) -> Optional[str]:
+    """The de-duplication key of a widget message: its `message_id` (32 hex digits, the same when the patient presses
+    Retry) within its conversation; None for a message without one (older widgets: always processed)."""
+    message_id = metadata.get(MESSAGE_ID_KEY)
+    if isinstance(message_id, str) and MESSAGE_ID.fullmatch(message_id):
+        return f"socketio:{session_id}:{message_id}"
+    return None
+
+
 class SocketIOInput(RasaSocketIOInput):
     """Rasa's socket.io input channel with the fixes described in this module's docstring."""
+
+    @property
+    def seen(self) -> SeenMessages:
+        """The widget messages already handled (the conversations' database, shared by every Rasa process)."""
+        if getattr(self, "_seen", None) is None:
+            self._seen = SeenMessages(conversations_db_url)
+        return self._seen
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         handle = limited(on_new_message)
@@ -154,6 +179,10 @@ class SocketIOInput(RasaSocketIOInput):
             metadata = message_metadata(data, self.metadata_key)
             if not isinstance(text, str) or metadata is None:
                 return await refuse(sid, MALFORMED)
+            retry_key = client_message_key(session_id, metadata)
+            if retry_key and not (await self.seen.check([retry_key]))[0]:
+                logger.info("socket.io message sent again by the widget (a retry): already handled, not processed")
+                return None  # its first sending is answered (or being answered) in this conversation's room
             message = UserMessage(
                 text,
                 SocketIOOutput(sio, self.bot_message_evt),

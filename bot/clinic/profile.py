@@ -16,6 +16,7 @@ import yaml
 
 from bot.responses import facts
 
+SOCIAL_PAGES = (("Facebook", "facebook_url"), ("Instagram", "instagram_url"))  # pages patients can message, by name
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "clinic_profile.yml"
 PLACEHOLDER_PREFIX = "<<FILL IN"
 
@@ -51,15 +52,25 @@ class ClinicProfile:
         """The clinic's address, from domain/facts.yml."""
         return "{clinic_address}, {clinic_city}".format(**facts())
 
+    def page_url(self, key: str) -> Optional[str]:
+        """A web page of the clinic's (`facebook_url`, `instagram_url`), when filled in with an https:// address."""
+        url = self.get(key)
+        return url if url and url.startswith("https://") and " " not in url else None
+
     def contact_route(self) -> str:
-        """How a patient reaches a person at the clinic, from what the profile knows."""
+        """How a patient reaches a person at the clinic, from what the profile knows. Pages and numbers are written
+        out in full, so every channel makes them tappable (the widget links URLs, phone numbers and e-mails;
+        Messenger and Instagram do it themselves)."""
         ways = []
         if self.get("phone"):
             ways.append(f"call {self.get('phone')}")
         if self.get("email"):
             ways.append(f"email {self.get('email')}")
         ways.append(f"visit us at {self.address}")
-        if not (self.get("phone") or self.get("email")):
+        pages = [f"{name} ({url})" for name, key in SOCIAL_PAGES if (url := self.page_url(key))]
+        if pages:
+            ways.append("message the clinic on " + " or ".join(pages))
+        elif not (self.get("phone") or self.get("email")):
             ways.append("message the clinic on Facebook or Instagram")
         return ", ".join(ways[:-1]) + (" or " if len(ways) > 1 else "") + ways[-1]
 

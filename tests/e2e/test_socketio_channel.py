@@ -19,6 +19,7 @@ import sqlalchemy
 
 from bot.channels import socketio as channel
 from bot.channels.message_limits import TOO_LONG
+from bot.channels.recent_ids import SeenMessages
 from bot.channels.sender_ids import WEB, WEB_SESSION_ID, namespaced
 
 REFERRAL = "do I need a GP referral?"
@@ -117,6 +118,7 @@ def handlers(monkeypatch):
         received.append(message)
 
     input_channel = channel.SocketIOInput.from_credentials({"session_persistence": True, "metadata_key": "metadata"})
+    input_channel._seen = SeenMessages(None)  # this process's memory: no database in these handler tests
     input_channel.blueprint(on_new_message)
     events = server.handlers["/"]
 
@@ -159,6 +161,31 @@ def test_a_message_reaches_rasa_as_the_joined_web_conversation(handlers):
     assert [m.metadata for m in received] == [{"page_url": "x"}, {"page_url": "y"}, {}]
     assert {m.input_channel for m in received} == {"socketio"}
     assert {type(m.output_channel).__name__ for m in received} == {"SocketIOOutput"}
+
+
+def test_a_message_sent_again_with_its_id_is_processed_once(handlers):
+    call, _, received = handlers
+    first, second = "a" * 32, "b" * 32
+    call("session_request", "sid-a", {"session_id": SESSION})
+    call("session_request", "sid-b", {"session_id": SESSION})  # the same chat in another tab, or after a reconnect
+    call("session_request", "sid-c", {"session_id": OTHER})
+    for sid, session, message_id in [
+        ("sid-a", SESSION, first),
+        ("sid-a", SESSION, first),  # Retry
+        ("sid-b", SESSION, first),  # Retry from another socket of the same conversation
+        ("sid-a", SESSION, second),
+        ("sid-c", OTHER, first),  # the same id in another conversation is another message
+        ("sid-a", SESSION, "not-an-id"),  # no valid id: processed (older widgets send none)
+        ("sid-a", SESSION, "not-an-id"),
+    ]:
+        call("user_uttered", sid, {"message": "hi", "session_id": session, "metadata": {"message_id": message_id}})
+    assert [(m.sender_id, m.metadata["message_id"]) for m in received] == [
+        (f"web:{SESSION}", first),
+        (f"web:{SESSION}", second),
+        (f"web:{OTHER}", first),
+        (f"web:{SESSION}", "not-an-id"),
+        (f"web:{SESSION}", "not-an-id"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,19 @@ def test_contact_route_uses_filled_values(tmp_path):
     assert route.startswith("call 04 000 0000") and "email" not in route and "Facebook" not in route
 
 
+def test_contact_route_gives_the_clinics_pages_in_full_once_filled_in(tmp_path):
+    path = tmp_path / "profile.yml"
+    path.write_text(
+        'phone: "04 000 0000"\nemail: "hello@acute.example.nz"\nfacebook_url: "https://www.facebook.com/acute"\n'
+        'instagram_url: "javascript:alert(1)"\n'
+    )
+    route = load_profile(str(path)).contact_route()
+    assert route == (
+        "call 04 000 0000, email hello@acute.example.nz, visit us at 163 The Terrace, Wellington Central, Wellington"
+        " or message the clinic on Facebook (https://www.facebook.com/acute)"
+    )  # an address that is not https:// is not given to patients
+
+
 def test_profile_path_from_environment(tmp_path, monkeypatch):
     path = tmp_path / "p.yml"
     path.write_text('opening_hours: "Mon-Fri 9-5"\n')
