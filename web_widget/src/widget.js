@@ -204,7 +204,7 @@ function formatText(text, bot) {
    patient's own messages are masked as the server masks them: AB•••45, 021•••567. A number then a lower-case
    word ("2024 and") is words, as bot/clinic/acc_codes.py reads it; a date (05-03-2024) is not a phone. */
 const ACC45 = /(^|[^A-Za-z0-9])([A-Za-z]{2}[ -]?\d{5}|\d{5}[ -]?[A-Za-z]{2}|\d{4}[ -]?[A-Za-z]{3})(?![A-Za-z0-9])/g;
-const PHONE = /(^|[^\w+])((?:\+64|0)[ -]?\(?\d{1,2}\)?(?:[ -]?\d){6,9})(?!\d)/g;
+const PHONE = /(^|[^\w+(])((?:\+64[ -]?\(?|\(?0)\d{1,2}\)?(?:[ -]?\d){6,9})(?!\d)/g;
 const DOTS = "\u2022\u2022\u2022";
 
 function mask(text) {
@@ -594,6 +594,7 @@ function checkLate() {
   if (!state.history.some(late)) return;
   update((s) => s.history.forEach((e) => late(e) && (e.status = "late")));
   setTyping(false);
+  log.scrollTop = log.scrollHeight; // Retry and the contact route in view
 }
 
 function onBotMessage(message) {
