@@ -394,9 +394,8 @@ def test_links_open_in_place_and_url_buttons_open_the_page(context_fake):
     send(page, "contact")
     answer = bot_message(page, "Call us on")
     expect(answer).to_be_visible(timeout=10_000)
-    links = {
-        a.text_content(): (a.get_attribute("href"), a.get_attribute("target")) for a in answer.locator(".bubble a").all()
-    }
+    anchors = answer.locator(".bubble a").all()
+    links = {a.text_content(): (a.get_attribute("href"), a.get_attribute("target")) for a in anchors}
     assert links["04 123 4567"] == ("tel:041234567", None)
     assert links["0800 611 116"] == ("tel:0800611116", None)
     assert links["hello@acute.example.nz"] == ("mailto:hello@acute.example.nz", None)
