@@ -201,9 +201,12 @@ def test_conversation_quick_reply_history_and_metadata(stack, context, page_erro
         assert event["input_channel"] == "socketio"
         assert event["metadata"]["page_url"] == f"{stack.web_url}/"
         assert event["metadata"]["widget_version"] == WIDGET_VERSION
+        assert re.fullmatch(r"[0-9a-f]{32}", event["metadata"]["message_id"]), event["metadata"]
+    assert len({event["metadata"]["message_id"] for event in events}) == len(events)  # one id per message
 
-    # "New chat" starts afresh: new session id, history gone, a new welcome
-    tab.get_by_role("button", name="New chat").click()
+    # "End chat", confirmed, starts afresh: new session id, history gone, a new welcome
+    tab.get_by_role("button", name="End chat").click()
+    tab.get_by_role("button", name="Yes, end chat").click()
     expect(bot_message(tab, "No referral needed")).to_have_count(0)
     expect(bot_message(tab, "automated assistant")).to_have_count(1, timeout=ANSWER_TIMEOUT)
     assert session_id(tab) != sender
@@ -437,6 +440,20 @@ def png(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
+FAKE_REPLIES: Dict[str, Dict] = {
+    "ignore me once": {"text": "Got it this time"},
+    "contact": {
+        "text": "Call us on 04 123 4567 or 0800 611 116, email hello@acute.example.nz, or see "
+                "https://www.facebook.com/acute.example. In an emergency call 111.",
+        "quick_replies": [
+            {"content_type": "text", "title": "Book online", "payload": "https://book.example.com/acute"},
+            {"content_type": "text", "title": "Contact me", "payload": "/request_contact"},
+        ],
+    },
+    "long": {"text": "The start of a long answer.\n" + "\n".join(f"Line {i} of the long answer." for i in range(60))},
+}
+
+
 class FakeRasa:
     """A python-socketio 5 server speaking like Rasa's socketio channel, answering with rich and hostile messages."""
 
@@ -472,6 +489,12 @@ class FakeRasa:
         room = data["session_id"]
         if data["message"].startswith("/"):
             await self.sio.emit("bot_uttered", {"text": "Hello from the fake server"}, room=room)
+            return
+        reply = FAKE_REPLIES.get(data["message"])
+        if data["message"] == "ignore me once" and sum(r["message"] == "ignore me once" for r in self.received) == 1:
+            return  # the first one is lost: no answer
+        if reply:
+            await self.sio.emit("bot_uttered", reply, room=room)
             return
         if data["message"] == "take your time":
             await asyncio.sleep(2)
@@ -582,5 +605,7 @@ def test_rendering_is_formatted_and_never_html(stack, context, page_errors):
         assert [r["message"] for r in fake.received][-2:] == ["/ok", "take your time"]
         assert fake.received[0]["message"] == "/greet"
         page_url = f"{fake.url}/host.html"
-        assert fake.received[0]["metadata"] == {"page_url": page_url, "widget_version": WIDGET_VERSION}
+        metadata = fake.received[0]["metadata"]
+        assert re.fullmatch(r"[0-9a-f]{32}", metadata.pop("message_id"))
+        assert metadata == {"page_url": page_url, "widget_version": WIDGET_VERSION}
     assert page_errors == []

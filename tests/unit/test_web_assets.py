@@ -87,3 +87,8 @@ def test_widget_source_never_uses_html_injection():
     source = (WIDGET / "src" / "widget.js").read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in source
+
+
+def test_bundle_stays_under_its_size_budget():
+    """Issue #15: the whole bundle (socket.io-client included) stays under 30 KB gzipped, as served."""
+    assert len(build_bundle().script.gzipped) < 30 * 1000

@@ -33,6 +33,9 @@ const config = {
   storageKey: setting("storageKey", "acute-chat"),
   openOnLoad: setting("open", "false") === "true",
   footnote: setting("footnote", "Automated assistant, not medical advice. In an emergency call 111."),
+  contactText: setting("contactText", "You can also contact the clinic directly."),
+  contactUrl: setting("contactUrl", ""),
+  timeZone: setting("timeZone", "Pacific/Auckland"),
 };
 
 const USER_EVENT = "user_uttered";
@@ -40,6 +43,9 @@ const BOT_EVENT = "bot_uttered";
 const KEY = config.storageKey + ":v1";
 const HISTORY_LIMIT = 200;
 const TYPING_TIMEOUT_MS = 20000;
+const NO_ANSWER_MS = 15000; // a message sent without an answer after this long is marked, with Retry
+const EXPIRE_MS = 7 * 864e5; // the stored conversation is dropped 7 days after its last message
+const SMALL = "(max-width: 600px), (max-height: 560px)"; // full screen (also in widget.css)
 const OWNER_WINDOW_MS = 120000;
 const OFFLINE = "Offline: can\u2019t reach the assistant. Retrying\u2026";
 
@@ -87,7 +93,8 @@ function loadState() {
       Array.isArray(saved.history) &&
       Array.isArray(saved.outbox)
     ) {
-      return saved;
+      const last = Math.max(saved.lastSentAt || 0, ...saved.history.map((e) => e.t || 0));
+      if (!last || Date.now() - last < EXPIRE_MS) return saved;
     }
   } catch (e) {
     /* unreadable: start afresh */
@@ -145,40 +152,95 @@ function el(tag, props, children) {
   return node;
 }
 
+/* In bot text only, e-mail addresses, NZ phone numbers ("04 123 4567", "0800 611 116") and "111" after
+   "call"/"dial" become mailto:/tel: links too. */
 const INLINE =
-  /\[([^\]\n]+)\]\(((?:https?:\/\/|mailto:|tel:)[^\s)]+)\)|((?:https?:\/\/|www\.)[^\s<>"]*[^\s<>".,;:!?)\]'])|\*\*([^*\n]+)\*\*|\*([^*\s][^*\n]*)\*|`([^`\n]+)`/g;
+  /\[([^\]\n]+)\]\(((?:https?:\/\/|mailto:|tel:)[^\s)]+)\)|((?:https?:\/\/|www\.)[^\s<>"]*[^\s<>".,;:!?)\]'])|\*\*([^*\n]+)\*\*|\*([^*\s][^*\n]*)\*|`([^`\n]+)`|([\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,})|\b(0\d{1,3}(?:[ -]\d{3,4}){1,2})\b|\b((?:[Cc]all|[Dd]ial) )(111)\b/g;
 
+/** tel: and mailto: open in place; web links in a new tab (said to screen readers). */
 function link(href, label) {
+  if (!/^https?:/.test(href)) return el("a", { href, text: label });
   return el("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, [
     document.createTextNode(label),
     el("span", { class: "sr", text: " (opens in a new tab)" }),
   ]);
 }
 
-function appendInline(parent, text) {
+function appendInline(parent, text, bot) {
   let last = 0;
-  text.replace(INLINE, (match, label, href, url, bold, italic, code, offset) => {
-    if (offset > last) parent.appendChild(document.createTextNode(text.slice(last, offset)));
-    if (label) parent.appendChild(link(href, label));
-    else if (url) parent.appendChild(link(url.startsWith("www.") ? "https://" + url : url, url));
-    else if (bold) appendInline(parent.appendChild(el("strong")), bold);
-    else if (italic) appendInline(parent.appendChild(el("em")), italic);
-    else if (code) parent.appendChild(el("code", { text: code }));
+  const add = (node) => parent.appendChild(node);
+  text.replace(INLINE, (match, label, href, url, bold, italic, code, email, phone, say, emergency, offset) => {
+    if (offset > last) add(document.createTextNode(text.slice(last, offset)));
+    if (label) add(link(href, label));
+    else if (url) add(link(url.startsWith("www.") ? "https://" + url : url, url));
+    else if (bold) appendInline(add(el("strong")), bold, bot);
+    else if (italic) appendInline(add(el("em")), italic, bot);
+    else if (code) add(el("code", { text: code }));
+    else if (!bot) add(document.createTextNode(match));
+    else if (email) add(link("mailto:" + email, email));
+    else if (phone) add(link("tel:" + phone.replace(/\D/g, ""), phone));
+    else {
+      add(document.createTextNode(say));
+      add(link("tel:111", emergency));
+    }
     last = offset + match.length;
     return match;
   });
-  if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  if (last < text.length) add(document.createTextNode(text.slice(last)));
 }
 
-function formatText(text) {
+function formatText(text, bot) {
   const fragment = document.createDocumentFragment();
   String(text)
     .split("\n")
     .forEach((line, i) => {
       if (i) fragment.appendChild(el("br"));
-      appendInline(fragment, line);
+      appendInline(fragment, line, bot);
     });
   return fragment;
+}
+
+/* ACC45 numbers (AB12345, 12345AB, 1234ABC; a space or hyphen may split them) and NZ phone numbers in the
+   patient's own messages are masked as the server masks them: AB•••45, 021•••567. A number then a lower-case
+   word ("2024 and") is words, as bot/clinic/acc_codes.py reads it; a date (05-03-2024) is not a phone. */
+const ACC45 = /(^|[^A-Za-z0-9])([A-Za-z]{2}[ -]?\d{5}|\d{5}[ -]?[A-Za-z]{2}|\d{4}[ -]?[A-Za-z]{3})(?![A-Za-z0-9])/g;
+const PHONE = /(^|[^\w+(])((?:\+64[ -]?\(?|\(?0)\d{1,2}\)?(?:[ -]?\d){6,9})(?!\d)/g;
+const DOTS = "\u2022\u2022\u2022";
+
+function mask(text) {
+  return text
+    .replace(ACC45, (match, before, number) => {
+      if (/\d[ -][a-z]+$/.test(number)) return match;
+      const c = number.replace(/[ -]/g, "").toUpperCase();
+      return before + c.slice(0, 2) + DOTS + c.slice(-2);
+    })
+    .replace(PHONE, (match, before, number) => {
+      if (/^\d\d?-\d\d?-\d+$/.test(number)) return match;
+      const d = number.replace(/\D/g, "");
+      return before + d.slice(0, 3) + DOTS + d.slice(-3);
+    });
+}
+
+function safeUrl(href) {
+  return /^(https?:\/\/|tel:|mailto:)/i.test(href || "") ? href : null;
+}
+
+/* Times in the patient's language and the clinic's time zone (an unknown zone: the browser's). */
+function dates(options) {
+  try {
+    return new Intl.DateTimeFormat(undefined, Object.assign({ timeZone: config.timeZone }, options));
+  } catch (e) {
+    return new Intl.DateTimeFormat(undefined, options);
+  }
+}
+const clock = dates({ hour: "numeric", minute: "2-digit" });
+const dayOf = dates({ year: "numeric", month: "numeric", day: "numeric" });
+const dateOf = dates({ weekday: "long", day: "numeric", month: "long" });
+
+function dayLabel(t) {
+  const day = dayOf.format(t);
+  if (day === dayOf.format(Date.now())) return "Today";
+  return day === dayOf.format(Date.now() - 864e5) ? "Yesterday" : dateOf.format(t);
 }
 
 function safeImageUrl(src) {
@@ -218,7 +280,7 @@ const launcher = el("button", { type: "button", class: "launcher", "aria-expande
   el("span", { text: config.launcherLabel }),
   badge,
 ]);
-const newButton = el("button", { type: "button", class: "new", text: "New chat", title: "Start a new conversation" });
+const endButton = el("button", { type: "button", class: "end", text: "End chat" });
 const closeButton = el("button", { type: "button", class: "close", "aria-label": "Close chat", text: "\u00D7" });
 const statusLine = el("div", { class: "status", role: "status", "data-state": "idle", text: "Not connected yet" });
 const log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0" });
@@ -228,14 +290,26 @@ const typing = el("div", { class: "typing", hidden: true }, [
   el("span", { class: "dot", "aria-hidden": "true" }),
   el("span", { class: "sr", text: "The assistant is typing" }),
 ]);
-const input = el("input", {
-  id: "acw-input", type: "text", autocomplete: "off", maxlength: "1000", placeholder: "Type your question\u2026",
-  enterkeyhint: "send",
+const MAX_CHARS = 1000; // the server's MAX_MESSAGE_CHARS (bot/channels/message_limits.py)
+const input = el("textarea", {
+  id: "acw-input", rows: "1", autocomplete: "off", maxlength: String(MAX_CHARS), placeholder: "Type your question\u2026",
+  enterkeyhint: "send", "aria-describedby": "acw-count",
 });
+const count = el("span", { class: "count", "aria-hidden": "true", hidden: true });
+const countSr = el("span", { class: "sr", id: "acw-count", "aria-live": "polite" });
 const composer = el("form", { class: "composer" }, [
   el("label", { class: "sr", for: "acw-input", text: "Your message" }),
   input,
   el("button", { type: "submit", text: "Send" }),
+  count,
+  countSr,
+]);
+const yesButton = el("button", { type: "button", text: "Yes, end chat" });
+const noButton = el("button", { type: "button", text: "No" });
+const confirmBox = el("div", { class: "confirm", role: "group", "aria-labelledby": "acw-confirm", hidden: true }, [
+  el("p", { id: "acw-confirm", text: "End this chat and clear it from this device?" }),
+  yesButton,
+  noButton,
 ]);
 const panel = el("section", { class: "panel", id: "acw-panel", role: "dialog", "aria-labelledby": "acw-title", hidden: true }, [
   el("div", { class: "head" }, [
@@ -243,9 +317,10 @@ const panel = el("section", { class: "panel", id: "acw-panel", role: "dialog", "
       el("h2", { id: "acw-title", text: config.title }),
       el("p", { text: config.subtitle }),
     ]),
-    newButton,
+    endButton,
     closeButton,
   ]),
+  confirmBox,
   statusLine,
   log,
   typing,
@@ -269,10 +344,13 @@ const HINTS = {
 // not announced: the status line already says it
 const emptyHint = log.appendChild(el("p", { class: "empty", "aria-hidden": "true", hidden: true }));
 
+const LATE = "Connected, but no answer yet: Retry, or contact the clinic.";
+const contact = safeUrl(config.contactUrl);
+
 function renderEntry(entry, answered) {
   const who = el("span", { class: "sr", text: (entry.from === "user" ? "You" : "Assistant") + ": " });
   const node = el("div", { class: "msg " + entry.from, "data-id": entry.id });
-  if (entry.text) node.appendChild(el("div", { class: "bubble" }, [who, formatText(entry.text)]));
+  if (entry.text) node.appendChild(el("div", { class: "bubble" }, [who, formatText(entry.text, entry.from === "bot")]));
   else node.appendChild(who);
   const src = entry.image && safeImageUrl(entry.image);
   if (src) node.appendChild(el("img", { src, alt: entry.alt || "Image from the assistant", loading: "lazy" }));
@@ -282,6 +360,9 @@ function renderEntry(entry, answered) {
         "div",
         { class: "replies", role: "group", "aria-label": "Suggested replies" },
         entry.buttons.map((b) => {
+          // a web_url button (its payload or url is a web address) opens the page: it is not a message
+          const url = safeImageUrl(b.url || (/^https?:\/\//.test(b.payload) && b.payload));
+          if (url) return link(url, b.title);
           const button = el("button", { type: "button", text: b.title, disabled: answered });
           button.addEventListener("click", () => {
             send(b.payload, b.title);
@@ -292,8 +373,20 @@ function renderEntry(entry, answered) {
       ),
     );
   }
-  node.appendChild(el("span", { class: "note", hidden: entry.status !== "queued", text: "Not sent yet: it will be sent when the chat is back online." }));
-  if (entry.status === "queued") node.classList.add("queued");
+  node.appendChild(el("time", { datetime: new Date(entry.t || 0).toISOString(), text: clock.format(entry.t || 0) }));
+  if (entry.from === "user") {
+    const again = el("button", { type: "button", text: "Retry" });
+    again.addEventListener("click", () => retry(entry.id));
+    node.appendChild(el("span", { class: "note", text: "Not sent yet: it will be sent when the chat is back online." }));
+    node.appendChild(
+      el("p", { class: "noanswer" }, [
+        document.createTextNode("No answer yet. "),
+        again,
+        document.createTextNode(" "),
+        contact ? link(contact, config.contactText) : document.createTextNode(config.contactText),
+      ]),
+    );
+  }
   return node;
 }
 
@@ -302,6 +395,7 @@ function render() {
   rendered.forEach((node, id) => {
     if (!ids.has(id)) {
       node.remove();
+      if (node.day) node.day.remove();
       rendered.delete(id);
     }
   });
@@ -313,28 +407,47 @@ function render() {
     }
   }
   let added = false;
+  let day = null;
   state.history.forEach((entry, index) => {
     let node = rendered.get(entry.id);
+    const today = dayOf.format(entry.t || 0);
     if (!node) {
       node = renderEntry(entry, index < answeredFrom);
       rendered.set(entry.id, node);
+      if (today !== day) node.day = log.appendChild(el("p", { class: "day", text: dayLabel(entry.t || 0) }));
       log.appendChild(node);
       added = true;
     }
+    day = today;
     node.classList.toggle("queued", entry.status === "queued");
-    node.querySelector(".note").hidden = entry.status !== "queued";
+    node.classList.toggle("late", entry.status === "late");
+    const again = node.querySelector(".noanswer button");
+    if (again) again.hidden = !retryText(entry);
     node.querySelectorAll(".replies button").forEach((b) => (b.disabled = index < answeredFrom));
   });
   const hint = state.history.length ? "" : HINTS[connection] || "";
   emptyHint.hidden = !hint;
   emptyHint.textContent = hint;
-  if (added) log.scrollTop = log.scrollHeight;
+  if (added) {
+    // a new answer is shown from its start (the first message after the patient's last one), not its end
+    const first = state.history[answeredFrom + 1];
+    const anchor = answeredFrom < state.history.length - 1 && first && rendered.get(first.id);
+    log.scrollTop = anchor ? anchor.offsetTop - 8 - (anchor.day ? anchor.day.offsetHeight + 10 : 0) : log.scrollHeight;
+  }
+  const late = connection === "online" && state.history.some((e) => e.status === "late");
+  const shown = late ? "late" : connection;
+  const text = late ? LATE : connectionText;
+  if (statusLine.dataset.state !== shown || statusLine.textContent !== text) {
+    statusLine.dataset.state = shown;
+    statusLine.textContent = text;
+  }
 }
 
 /* ---------- connection (Socket.IO v5 to Rasa's socketio channel) ---------- */
 
 let socket = null;
 let connection = "idle";
+let connectionText = statusLine.textContent;
 let confirmed = false;
 let joined = null; // the session id the server confirmed to this socket: the only one it may send for
 let typingTimer = null;
@@ -349,10 +462,8 @@ function updateBadge() {
 
 /** The status line is a live region: it changes only when the state does (no chatter while retrying). */
 function showConnection(next, text) {
-  if (next === connection && statusLine.textContent === text) return;
   connection = next;
-  statusLine.dataset.state = next;
-  statusLine.textContent = text;
+  connectionText = text;
   updateBadge();
   render();
 }
@@ -363,8 +474,13 @@ function setTyping(on) {
   if (on) typingTimer = setTimeout(() => setTyping(false), TYPING_TIMEOUT_MS);
 }
 
-function metadata() {
-  return { page_url: window.location.origin + window.location.pathname, widget_version: WIDGET_VERSION };
+/* message_id: the same on a retry, so the server processes a message once (a retried duplicate is skipped). */
+function metadata(messageId) {
+  return {
+    page_url: window.location.origin + window.location.pathname,
+    widget_version: WIDGET_VERSION,
+    message_id: messageId,
+  };
 }
 
 /* Each tab sends what it queued itself: tabs see each other's writes late (localStorage is not synchronous
@@ -411,9 +527,12 @@ function flush() {
     if (s.sessionId !== joined) return;
     s.outbox = s.outbox.filter((item) => {
       if (!mine(item, live)) return true;
-      socket.emit(USER_EVENT, { message: item.message, session_id: joined, metadata: metadata() });
+      socket.emit(USER_EVENT, { message: item.message, session_id: joined, metadata: metadata(item.mid) });
       const entry = s.history.find((e) => e.id === item.entryId);
-      if (entry) entry.status = "sent";
+      if (entry) {
+        entry.status = "sent";
+        entry.sentAt = Date.now();
+      }
       sent = true;
       return false;
     });
@@ -422,19 +541,60 @@ function flush() {
       s.lastSentAt = Date.now();
     }
   });
-  if (sent) setTyping(true);
+  if (sent) {
+    setTyping(true);
+    setTimeout(checkLate, NO_ANSWER_MS + 100);
+  }
+}
+
+/* What a message said, for Retry: the outbox holds it until it is sent; a masked one (ACC45, phone) is then
+   kept only in this tab's memory, never in storage. A button's payload is stored with its entry. */
+const said = {};
+
+function retryText(entry) {
+  return said[entry.mid] || entry.m || (!entry.k && entry.text);
 }
 
 function send(message, shown) {
   const text = String(message || "").trim();
   if (!text) return;
+  const mid = randomId();
+  said[mid] = text;
   update((s) => {
     const id = randomId();
-    if (shown != null) s.history.push({ id, from: "user", text: String(shown), status: "queued", t: Date.now() });
-    s.outbox.push({ message: text, entryId: shown != null ? id : null, tab: tabId });
+    if (shown != null) {
+      const safe = mask(String(shown));
+      const entry = { id, mid, from: "user", text: safe, status: "queued", t: Date.now() };
+      if (safe !== shown) entry.k = 1;
+      else if (text !== safe) entry.m = text;
+      s.history.push(entry);
+    }
+    s.outbox.push({ message: text, entryId: shown != null ? id : null, tab: tabId, mid });
   });
   connect();
   flush();
+}
+
+/** Retry: the same message with the same message_id, once per click (the button goes until it is late again). */
+function retry(id) {
+  update((s) => {
+    const entry = s.history.find((e) => e.id === id);
+    const text = entry && entry.status === "late" && retryText(entry);
+    if (!text) return;
+    entry.status = "queued";
+    s.outbox.push({ message: text, entryId: id, tab: tabId, mid: entry.mid });
+  });
+  flush();
+}
+
+/** A message sent NO_ANSWER_MS ago and still unanswered is marked late (in every tab, through storage). */
+function checkLate() {
+  const now = Date.now();
+  const late = (e) => e.status === "sent" && now - e.sentAt >= NO_ANSWER_MS;
+  if (!state.history.some(late)) return;
+  update((s) => s.history.forEach((e) => late(e) && (e.status = "late")));
+  setTyping(false);
+  log.scrollTop = log.scrollHeight; // Retry and the contact route in view
 }
 
 function onBotMessage(message) {
@@ -453,12 +613,20 @@ function onBotMessage(message) {
     text: typeof message.text === "string" ? message.text : "",
     image: image || null,
     buttons: replies
-      .filter((b) => b && b.title && b.payload)
-      .map((b) => ({ title: String(b.title), payload: String(b.payload) })),
+      .filter((b) => b && b.title && (b.payload || b.url))
+      .map((b) => ({ title: String(b.title), payload: String(b.payload || ""), url: b.url ? String(b.url) : undefined })),
     t: Date.now(),
   };
   if (!entry.text && !entry.image && !entry.buttons.length) return;
-  update((s) => s.history.push(entry));
+  update((s) => {
+    s.history.forEach((e) => {
+      if (e.status === "sent" || e.status === "late") {
+        delete e.status;
+        delete said[e.mid];
+      }
+    });
+    s.history.push(entry);
+  });
   if (panel.hidden) {
     unread = true;
     updateBadge();
@@ -530,6 +698,7 @@ function open(focus = true) {
   updateBadge();
   connect();
   welcome();
+  fit();
   log.scrollTop = log.scrollHeight;
   if (focus) input.focus();
 }
@@ -542,24 +711,39 @@ function close() {
   launcher.focus();
 }
 
+/** A new conversation: the stored one (session id, history, outbox) is replaced, so this device keeps nothing of it. */
 function newConversation() {
   const next = freshState();
-  update((s) => Object.assign(s, next));
+  update((s) => {
+    Object.keys(s).forEach((k) => delete s[k]);
+    Object.assign(s, next);
+  });
+  Object.keys(said).forEach((k) => delete said[k]);
   setTyping(false);
   rejoin();
   welcome();
   input.focus();
 }
 
+function confirmEnd(show) {
+  confirmBox.hidden = !show;
+  (show ? noButton : endButton).focus();
+}
+
 launcher.addEventListener("click", () => (panel.hidden ? open() : close()));
 closeButton.addEventListener("click", close);
-newButton.addEventListener("click", newConversation);
+endButton.addEventListener("click", () => confirmEnd(true));
+noButton.addEventListener("click", () => confirmEnd(false));
+yesButton.addEventListener("click", () => {
+  confirmBox.hidden = true;
+  newConversation();
+});
 
-const phone = window.matchMedia("(max-width: 600px)");
+const phone = window.matchMedia(SMALL);
 
 /** Full screen on a phone, the chat is modal: Tab and Shift+Tab stay inside it. */
 function keepFocusInside(event) {
-  const focusable = Array.from(panel.querySelectorAll("button, input, [tabindex='0']")).filter(
+  const focusable = Array.from(panel.querySelectorAll("a, button, textarea, [tabindex='0']")).filter(
     (node) => !node.disabled && node.getClientRects().length > 0,
   );
   const first = focusable[0];
@@ -573,27 +757,65 @@ function keepFocusInside(event) {
   }
 }
 
-function syncModal() {
-  if (phone.matches) panel.setAttribute("aria-modal", "true");
+/* Full screen, the panel takes the visual viewport's height: when the on-screen keyboard opens, the latest
+   message stays in view above it. */
+const viewport = window.visualViewport;
+
+function fit() {
+  const small = phone.matches;
+  if (small) panel.setAttribute("aria-modal", "true");
   else panel.removeAttribute("aria-modal");
+  if (!viewport) return;
+  panel.style.height = small && viewport.scale < 1.01 ? viewport.height + "px" : "";
+  if (small && !panel.hidden) log.scrollTop = log.scrollHeight;
 }
-syncModal();
-if (phone.addEventListener) phone.addEventListener("change", syncModal);
+fit();
+if (phone.addEventListener) phone.addEventListener("change", fit);
+if (viewport) viewport.addEventListener("resize", fit);
 
 panel.addEventListener("keydown", (event) => {
   if (event.key === "Escape") {
     event.preventDefault();
-    close();
+    if (!confirmBox.hidden) confirmEnd(false);
+    else close();
   } else if (event.key === "Tab" && phone.matches) {
     keepFocusInside(event);
   }
 });
-composer.addEventListener("submit", (event) => {
-  event.preventDefault();
+
+/** The message box grows with the text (CSS caps it); the counter shows from 800 characters. */
+function grow() {
+  input.style.height = "auto";
+  input.style.height = input.scrollHeight + 2 + "px";
+  const used = input.value.length;
+  const left = MAX_CHARS - used;
+  count.hidden = used < 800;
+  count.textContent = used + "/" + MAX_CHARS;
+  const step = count.hidden ? "" : String(Math.ceil(left / 50));
+  if (countSr.dataset.step !== step) {
+    countSr.dataset.step = step; // said politely every 50 characters, not at every key
+    countSr.textContent = step && left + " characters left";
+  }
+}
+
+function submit() {
   const text = input.value.trim();
   if (!text) return;
   input.value = "";
+  grow();
   send(text, text);
+}
+
+input.addEventListener("input", grow);
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    submit();
+  }
+});
+composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  submit();
 });
 window.addEventListener("storage", (event) => {
   if (event.key !== KEY) return;
@@ -619,8 +841,10 @@ function mount() {
   setInterval(() => {
     heartbeat();
     flush(); // messages left by a closed tab
+    checkLate();
   }, HEARTBEAT_MS);
   render();
+  setTimeout(checkLate, 1000);
   if (config.openOnLoad || storage.get("sessionStorage", KEY + ":open") === "1") open(false);
   else if (state.history.length) connect();
 }
