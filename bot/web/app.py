@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from bot.clinic.profile import load_profile
 from bot.processes.request_limits import WEB_MAX_BYTES
 from bot.responses import response_text
 from bot.staff.mail_settings import MailSettings
@@ -48,7 +49,12 @@ async def limit_body_and_add_headers(request: Request, call_next: Callable[[Requ
 
 def widget_defaults(settings: WebSettings) -> Dict[str, str]:
     """What the loader tells the widget when the page's <script> tag does not say otherwise."""
-    return {"serverUrl": settings.browser_rasa_url, "footnote": response_text("utter_widget_footnote")}
+    return {
+        "serverUrl": settings.browser_rasa_url,
+        "footnote": response_text("utter_widget_footnote"),
+        # under a message that got no answer in time (with Retry): the clinic's other routes, from the clinic profile
+        "contactText": response_text("utter_widget_no_answer", contact_route=load_profile().contact_route()),
+    }
 
 
 def widget_files_or_none(settings: WebSettings) -> Optional[WidgetBundle]:

@@ -348,6 +348,31 @@ def still_no_rows(stack, sender_ids: Iterable[str], before: int, seconds: float 
 
 
 @pytest.mark.e2e
+def test_a_message_answered_then_sent_again_is_not_processed_twice(stack):
+    """The widget's Retry after the answer was lost on the way back (a new socket, as after a reconnect): the real
+    Rasa server processes the message once, in any of its processes (the id is claimed in the database)."""
+    session_id, message_id = uuid.uuid4().hex, uuid.uuid4().hex
+    origin = stack.allowed_origins()[0]
+    first = Client(stack.rasa_url, origin)
+    try:
+        first.join(session_id)
+        first.say(REFERRAL, session_id, expect=NO_REFERRAL, metadata={"message_id": message_id})
+    finally:
+        first.close()  # its answer arrived here; say the widget never showed it
+    again = Client(stack.rasa_url, origin)
+    try:
+        again.join(session_id)
+        before = len(event_rows(stack, namespaced(WEB, session_id)))
+        again.say(REFERRAL, session_id, metadata={"message_id": message_id})
+        still_no_rows(stack, [namespaced(WEB, session_id)], before)
+        assert again.refused == [] and again.answers == []
+        again.say("thanks", session_id, expect="welcome", metadata={"message_id": uuid.uuid4().hex})  # a new one is
+    finally:
+        again.close()
+    assert user_texts(event_rows(stack, namespaced(WEB, session_id))).count(REFERRAL) == 1
+
+
+@pytest.mark.e2e
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 def test_session_persistence_answers_over_socketio(stack, transport):
     """The stock Rasa 3.6.21 channel with python-socketio 5.18 never answers here (room never joined)."""

@@ -138,7 +138,7 @@ def test_a_lost_message_is_marked_and_retry_is_answered_once(stack, browser, err
         expect(status(page)).to_contain_text("no answer")
         expect(page.locator("#acute-chat-widget .typing")).to_be_hidden()  # no dots once it is marked
         expect(mine.locator(".noanswer")).to_contain_text("No answer yet")
-        expect(mine.locator(".noanswer")).to_contain_text("contact the clinic")
+        expect(mine.locator(".noanswer")).to_contain_text("You can also reach the clinic: visit us at 163 The Terrace")
         shot(page, "20-no-answer-retry")
         assert [e["text"] for e in user_events(stack, session_id(page))] == ["/greet"]  # it never arrived
 

@@ -383,7 +383,7 @@ function renderEntry(entry, answered) {
         document.createTextNode("No answer yet. "),
         again,
         document.createTextNode(" "),
-        contact ? link(contact, config.contactText) : document.createTextNode(config.contactText),
+        contact ? link(contact, config.contactText) : formatText(config.contactText, true), // numbers, pages: links
       ]),
     );
   }
