@@ -38,7 +38,7 @@ def test_limited_answers_instead_of_processing():
 
 def test_widget_input_has_the_same_limit():
     widget = (Path(__file__).resolve().parents[2] / "web_widget" / "src" / "widget.js").read_text()
-    assert f'maxlength: "{MAX_MESSAGE_CHARS}"' in widget
+    assert f"const MAX_CHARS = {MAX_MESSAGE_CHARS};" in widget and "maxlength: String(MAX_CHARS)" in widget
 
 
 @pytest.mark.e2e
