@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.acc_eligibility import _interruption, _latest, _leaving, claim_answer, form_slots
-from bot.booking.settings import books_in_chat, provider_name
+from bot.booking.settings import IN_CHAT, provider_name
 from bot.clinic.appointments import APPOINTMENT_LABELS, kind_in_words
 from bot.clinic.contact_details import parse_contact, parse_name, without_contact
 from bot.clinic.profile import ClinicProfile, load_profile
@@ -83,12 +83,13 @@ class ActionBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         profile = load_profile()
-        if books_in_chat(profile):  # the booking form asks what it does not know yet
+        provider = provider_name(profile)
+        if provider in IN_CHAT:  # the booking form asks what it does not know yet
             fresh = [SlotSet(slot, None) for slot in BOOKING_FLOW_SLOTS]
             kind = [SlotSet("appointment_type", known_appointment_type(tracker))]
             return [*fresh, *kind, SlotSet("request_kind", "booking"), FollowupAction("booking_form")]
         kind = appointment_type(tracker)
-        link = booking_link(profile, kind) if provider_name(profile) == "link" else None  # "request": call-back only
+        link = booking_link(profile, kind) if provider == "link" else None  # "request": call-back only
         label = APPOINTMENT_LABELS[kind]
         if link:
             dispatcher.utter_message(response="utter_booking_link", appointment=label, booking_link=link)

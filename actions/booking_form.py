@@ -173,7 +173,8 @@ class ValidateBookingForm(ValidateContactForm):
         """The patient picks a shown time, moves the search ("later times", "a morning"), or changes the kind."""
         requested = tracker.get_slot("requested_slot")
         intent, text = _latest(tracker)
-        tapped = next((s for s in shown_slots(tracker) if s.key() == text.strip()), None)
+        slots = shown_slots(tracker)
+        tapped = next((s for s in slots if s.key() == text.strip()), None)
         if tapped and requested in ("booking_time", "booking_confirmed"):  # a time button, whatever NLU made of it
             return [SlotSet("booking_time", slot_to_dict(tapped)), SlotSet("booking_confirmed", None)]
         if _leaving(tracker):
@@ -193,7 +194,6 @@ class ValidateBookingForm(ValidateContactForm):
             return [SlotSet("booking_search", search.to_text())] if search else []
         if requested not in ("booking_time", "booking_confirmed"):
             return []
-        slots = shown_slots(tracker)
         choice = read_choice(text, slots, clinic_today())
         if choice and choice != chosen_slot(tracker):
             return [SlotSet("booking_time", slot_to_dict(choice)), SlotSet("booking_confirmed", None)]

@@ -10,10 +10,9 @@ Another system is one more adapter implementing bot/booking/provider.py and one 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Mapping, Optional
 
 from bot.booking.provider import BookingProvider, BookingUnavailable
 from bot.clinic.profile import ClinicProfile, load_profile
@@ -22,7 +21,6 @@ logger = logging.getLogger(__name__)
 
 PROVIDERS = ("link", "request", "cliniko")
 IN_CHAT = ("cliniko",)  # providers that book in the chat (the booking form)
-_systems: Dict[Tuple[str, ...], BookingProvider] = {}  # one per configuration: its caches live as long as the process
 
 
 def provider_name(profile: Optional[ClinicProfile] = None) -> str:
@@ -36,10 +34,6 @@ def provider_name(profile: Optional[ClinicProfile] = None) -> str:
     return name
 
 
-def books_in_chat(profile: Optional[ClinicProfile] = None) -> bool:
-    return provider_name(profile) in IN_CHAT
-
-
 def booking_system(profile: Optional[ClinicProfile] = None, environ: Mapping[str, str] = os.environ) -> BookingProvider:
     """The adapter of the profile's provider. Raises BookingUnavailable("not_configured") when it cannot be set up."""
     profile = profile or load_profile()
@@ -48,11 +42,5 @@ def booking_system(profile: Optional[ClinicProfile] = None, environ: Mapping[str
         raise BookingUnavailable("not_configured")
     from bot.booking.cliniko import ClinikoProvider, ClinikoSettings  # only when a clinic uses it
 
-    section = profile.section("cliniko")
-    key = (name, json.dumps(section, sort_keys=True, default=str), *(environ.get(v, "") for v in ENV_KEYS))
-    if key not in _systems:
-        _systems[key] = ClinikoProvider(ClinikoSettings.load(section, environ, clinic_name=profile.name))
-    return _systems[key]
-
-
-ENV_KEYS = ("CLINIKO_API_KEY", "CLINIKO_API_URL", "CLINIKO_TIMEOUT_SECONDS")
+    # a provider per call is cheap: its caches (times, practitioners' names) are the adapter's, for the process
+    return ClinikoProvider(ClinikoSettings.load(profile.section("cliniko"), environ, clinic_name=profile.name))

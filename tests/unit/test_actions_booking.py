@@ -28,13 +28,6 @@ def run(action, t) -> tuple:
 
 
 @pytest.fixture
-def store_url(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'requests.sqlite'}"
-    monkeypatch.setenv("BOOKING_REQUESTS_DB_URL", url)
-    return url
-
-
-@pytest.fixture
 def filled_profile(tmp_path, monkeypatch):
     path = tmp_path / "profile.yml"
     path.write_text('booking_url: "https://book.example.nz/acute?ref=bot"\nphone: "04 000 0000"\n')

@@ -70,13 +70,6 @@ def system(monkeypatch) -> MemorySystem:
 
 
 @pytest.fixture
-def store_url(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'requests.sqlite'}"
-    monkeypatch.setenv("BOOKING_REQUESTS_DB_URL", url)
-    return url
-
-
-@pytest.fixture
 def in_chat(tmp_path, monkeypatch):
     path = tmp_path / "profile.yml"
     path.write_text('booking_provider: "cliniko"\n')
