@@ -8,8 +8,8 @@ An event older than the cut-off is deleted unless it belongs to the conversation
 still reads (with sessions expiring after 60 minutes, that only keeps a session that is still going on).
 Requests: bot/storage/booking_requests.py, $BOOKING_REQUESTS_DB_URL or --requests-db-url.
 The staff console's records in that database follow the same rule: audit entries and conversation references older
-than the cut-off, expired staff sessions and stale counts of failed log-ins are deleted (e-mail notifications go
-with their requests).
+than the cut-off, expired staff sessions, stale counts of failed log-ins and patients' ratings older than the cut-off
+are deleted (e-mail notifications go with their requests).
 Why 90 days: docs/production.md.
 """
 
@@ -31,6 +31,7 @@ from bot.staff.conversation_refs import ConversationRefs
 from bot.staff.sessions import SessionStore
 from bot.storage.booking_requests import BookingRequestStore
 from bot.storage.database_urls import TRACKER_DB_URL_ENV, tracker_db_url
+from bot.storage.feedback import FeedbackStore
 
 DEFAULT_DAYS = 90
 
@@ -106,6 +107,7 @@ def apply_retention(
             + ConversationRefs(store.engine).delete_older_than(days, now=when)
             + SessionStore(store.engine, **({"clock": clock} if clock else {})).delete_expired()
             + StaffAccounts(store.engine, **({"clock": clock} if clock else {})).delete_stale_failures()
+            + FeedbackStore(store.engine).delete_older_than(days, now=when)
         )
     finally:
         store.engine.dispose()

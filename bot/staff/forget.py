@@ -1,6 +1,7 @@
 """ "Forget me" in the staff console's tables: called by actions/privacy.py after the conversation and the requests
 are deleted. Audit entries about the conversation go (one entry records only that a deletion happened), and so do
-the conversation's console reference and the e-mail notifications of its requests."""
+the conversation's console reference, the e-mail notifications of its requests and the patient's ratings
+(bot/storage/feedback.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from bot.staff.audit import AuditLog
 from bot.staff.conversation_refs import ConversationRefs
 from bot.staff.notifications import delete_orphan_notifications
+from bot.storage.feedback import FeedbackStore
 
 
 def forget_in_console(engine: sa.engine.Engine, sender_id: str, request_ids: Iterable[int]) -> None:
@@ -18,3 +20,4 @@ def forget_in_console(engine: sa.engine.Engine, sender_id: str, request_ids: Ite
     AuditLog(engine).forget_conversation(sender_id, list(request_ids))
     ConversationRefs(engine).forget(sender_id)
     delete_orphan_notifications(engine)
+    FeedbackStore(engine).forget(sender_id)

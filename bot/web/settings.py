@@ -57,6 +57,13 @@ class WebSettings(EnvSettings):
     staff_channel_token: Optional[str] = Field(None, env="STAFF_CHANNEL_TOKEN", repr=False)
     # uvicorn's per-request log (off: quieter, and URLs can carry sender ids); 1/true/yes turn it on
     access_log: bool = Field(False, env="WEB_ACCESS_LOG")
+    # review (bot/web/console/): a patient message whose intent confidence is below this is flagged "low confidence"
+    review_low_confidence: float = Field(0.6, env="REVIEW_LOW_CONFIDENCE", ge=0.0, le=1.0)
+    # seconds between two updates of the analytics' stored aggregates from the conversations (bot/analytics/)
+    analytics_interval: float = Field(60.0, env="ANALYTICS_INTERVAL", gt=0)
+    # GET /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; unset, only loopback clients
+    # that did not come through a proxy (docs/production.md)
+    metrics_token: Optional[str] = Field(None, env="METRICS_TOKEN", repr=False)
 
     class Config:
         @classmethod
@@ -73,7 +80,7 @@ class WebSettings(EnvSettings):
             origins = parse_origins(origins)
         return tuple(origins or ()) or default_allowed_origins(values.get("port", 8000))
 
-    @validator("staff_api_token", "booking_requests_db_url", "staff_channel_token")
+    @validator("staff_api_token", "booking_requests_db_url", "staff_channel_token", "metrics_token")
     def _blank_is_unset(cls, value: Optional[str]) -> Optional[str]:
         return value or None
 
