@@ -79,9 +79,9 @@ not what Rasa does, and must hold in processes that never import Rasa.
    counted once sent, by the channel of the message being handled. The other metrics hook into patches that exist
    for their own reasons: 2 counts each message received, its time to answer and each technical-problem answer by
    cause; 3 each failed custom action call by cause and, as the first code that runs once the conversation's lock
-   is held (in-memory or Redis), the time the message waited for that lock. Cost: a few microseconds a message
+   is held (in-memory or Redis), the time the message waited for that lock. Cost: about 10 µs a message
    (docs/production.md, "Metrics").
-   Guard: tests/unit/test_rasa_patches.py (same sends, counted; the causes), tests/e2e/test_metrics.py.
+   Guard: tests/unit/test_metrics.py (same sends in the same order, counted; the causes), tests/e2e/test_metrics.py.
 """
 
 from __future__ import annotations
