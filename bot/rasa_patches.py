@@ -72,20 +72,34 @@ not what Rasa does, and must hold in processes that never import Rasa.
    late, and Meta's human-agent window is 7 days) would get the assistant again while the console still shows the
    conversation taken over. Here a paused conversation keeps its session until staff hand it back.
    Guard: tests/unit/test_rasa_patches.py, tests/e2e/test_staff_takeover.py (a Messenger patient 30 hours later).
+11. Every reply is counted for the metrics (`MessageProcessor._send_bot_messages`): the Prometheus counters of
+   replies sent and fallbacks (bot/metrics/assistant.py) need the one place every bot message of every channel
+   passes, and no extension point of ours sees them all (REST and socket.io send through Rasa's own output
+   channels; the tracker store sees only stored turns, not what was sent). Same sends, in the same order, each
+   counted once sent, by the channel of the message being handled. The other metrics hook into patches that exist
+   for their own reasons: 2 counts each message received, its time to answer and each technical-problem answer by
+   cause; 3 each failed custom action call by cause and, as the first code that runs once the conversation's lock
+   is held (in-memory or Redis), the time the message waited for that lock. Cost: about 10 µs a message
+   (docs/production.md, "Metrics").
+   Guard: tests/unit/test_metrics.py (same sends in the same order, counted; the causes), tests/e2e/test_metrics.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 import logging
+import time
 from typing import Any, Dict, List, Optional, Text, Tuple, Type
 
+import aiohttp
 import numpy
 import rasa
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
+from rasa.core.lock_store import LockError
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
@@ -97,6 +111,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.clinic.injury_dates import clinic_today
 from bot.dialogue.context import resolve
 from bot.dialogue.questions import split_questions
+from bot.metrics import assistant as metrics
 from bot.nlu.red_flag_detector import RED_FLAG_INTENT
 from bot.service_messages import TECHNICAL_PROBLEM
 
@@ -130,6 +145,24 @@ def create_tracker_store(store: Optional[TrackerStore], domain: Domain) -> Track
 # -- 2. a patient always gets a reply ------------------------------------------------------------------------
 
 
+# (when the message being handled arrived, the channel label of its metrics): set by 2, read by 3 and 11
+_handling: contextvars.ContextVar[Optional[Tuple[float, str]]] = contextvars.ContextVar("handling", default=None)
+
+
+def _channel() -> str:
+    handling = _handling.get()
+    return handling[1] if handling is not None else metrics.OTHER
+
+
+def problem_reason(error: BaseException) -> str:
+    """The metrics' cause of a message not handled: the conversations database, the lock store or other."""
+    if isinstance(error, TrackerStoreUnavailable):
+        return metrics.CONVERSATIONS_DATABASE
+    if isinstance(error, LockError):
+        return metrics.LOCK_STORE
+    return metrics.OTHER
+
+
 async def tell_technical_problem(message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
     """Send the technical-problem answer on the message's channel; return what a collecting channel holds."""
     output = message.output_channel
@@ -137,6 +170,7 @@ async def tell_technical_problem(message: UserMessage) -> Optional[List[Dict[Tex
         return None
     try:
         await output.send_text_message(message.sender_id, TECHNICAL_PROBLEM)
+        metrics.reply_sent(_channel())
     except Exception as error:  # noqa: BLE001 (the channel itself is down: nothing more can be done)
         logger.error("could not send the technical-problem answer: %s", type(error).__name__)
     return output.messages if isinstance(output, CollectingOutputChannel) else None
@@ -146,15 +180,25 @@ _agent_handle_message = Agent.handle_message
 
 
 async def agent_handle_message(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
-    """`Agent.handle_message`; any failure (and a missing model) gets the technical-problem answer."""
-    if not self.is_ready():
-        logger.error("message not handled: no model is loaded")
-        return await tell_technical_problem(message)
+    """`Agent.handle_message`; any failure (and a missing model) gets the technical-problem answer. Measured."""
+    started = time.perf_counter()
+    channel = metrics.channel_label(message.input_channel)
+    metrics.message_received(channel)
+    token = _handling.set((started, channel))
     try:
-        return await _agent_handle_message(self, message)
-    except Exception as error:  # noqa: BLE001 (whatever failed, the patient must hear from us)
-        logger.error("message not handled: %s", type(error).__name__, exc_info=True)
-        return await tell_technical_problem(message)
+        if not self.is_ready():
+            logger.error("message not handled: no model is loaded")
+            metrics.technical_problem(metrics.NO_MODEL)
+            return await tell_technical_problem(message)
+        try:
+            return await _agent_handle_message(self, message)
+        except Exception as error:  # noqa: BLE001 (whatever failed, the patient must hear from us)
+            logger.error("message not handled: %s", type(error).__name__, exc_info=True)
+            metrics.technical_problem(problem_reason(error))
+            return await tell_technical_problem(message)
+    finally:
+        _handling.reset(token)
+        metrics.MESSAGE_SECONDS.observe(time.perf_counter() - started)
 
 
 # -- 3. a turn whose custom action failed is not stored -------------------------------------------------------
@@ -163,13 +207,26 @@ _failed_actions: contextvars.ContextVar[Optional[List[str]]] = contextvars.Conte
 _remote_run = RemoteAction.run
 
 
+def action_failure_reason(error: BaseException) -> str:
+    """The metrics' cause of a failed action server call; Rasa raises a RasaException over aiohttp's error."""
+    for candidate in (error, error.__cause__, error.__context__):
+        if isinstance(candidate, asyncio.TimeoutError):
+            return "timeout"
+        if isinstance(candidate, aiohttp.ClientResponseError):
+            return "error_status"
+        if isinstance(candidate, aiohttp.ClientConnectionError):
+            return "unreachable"
+    return metrics.OTHER
+
+
 async def remote_action_run(self: RemoteAction, *args: Any, **kwargs: Any) -> List[Event]:
     """`RemoteAction.run`, noting a failure (unreachable, refused, error) for the message being handled."""
     try:
         return await _remote_run(self, *args, **kwargs)
     except ActionExecutionRejection:
         raise  # the action's own "not me" answer (forms): part of normal dialogue
-    except Exception:
+    except Exception as error:
+        metrics.action_server_failed(action_failure_reason(error))
         failed = _failed_actions.get()
         if failed is not None:
             failed.append(self.name())
@@ -189,6 +246,9 @@ async def processor_save_tracker(self: MessageProcessor, tracker: Any) -> None:
 
 async def processor_handle_message(self: MessageProcessor, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
     """`MessageProcessor.handle_message`; if a custom action failed, keep nothing of the turn and say so."""
+    handling = _handling.get()
+    if handling is not None:  # the conversation's lock is held from here (Agent.handle_message took it)
+        metrics.LOCK_WAIT_SECONDS.observe(time.perf_counter() - handling[0])
     failed: List[str] = []
     token = _failed_actions.set(failed)
     try:
@@ -198,6 +258,7 @@ async def processor_handle_message(self: MessageProcessor, message: UserMessage)
     if not failed:
         return result
     logger.error("custom action %s failed: turn not stored, patient asked to send the message again", failed[0])
+    metrics.technical_problem(metrics.ACTION_SERVER)
     tracker = await self.get_tracker(message.sender_id)  # as it was before the message
     tracker.update(BotUttered(TECHNICAL_PROBLEM, metadata={"technical_problem": True}))
     await self.save_tracker(tracker)
@@ -336,6 +397,18 @@ def has_session_expired(self: MessageProcessor, tracker: DialogueStateTracker) -
     return not tracker.is_paused() and _rasa_has_session_expired(self, tracker)
 
 
+# -- 11. every reply counted ------------------------------------------------------------------------------------
+
+
+async def send_bot_messages(events: List[Event], tracker: DialogueStateTracker, output_channel: OutputChannel) -> None:
+    """Rasa's `_send_bot_messages` (each `BotUttered` to the output channel, in order), counting each one sent."""
+    channel = _channel()
+    for event in events:
+        if isinstance(event, BotUttered):
+            await output_channel.send_response(tracker.sender_id, event.message())
+            metrics.reply_sent(channel, (event.metadata or {}).get("utter_action"))
+
+
 # -- installing them -------------------------------------------------------------------------------------------
 # (Rasa class, attribute, replacement): every assignment to Rasa's code this project makes, in one list.
 PATCHES: List[Tuple[Any, str, Any]] = [
@@ -350,6 +423,7 @@ PATCHES: List[Tuple[Any, str, Any]] = [
     (RulePolicy, "_get_possible_keys", get_possible_keys),
     (MessageProcessor, "_should_handle_message", staticmethod(should_handle_message)),
     (MessageProcessor, "_has_session_expired", has_session_expired),
+    (MessageProcessor, "_send_bot_messages", staticmethod(send_bot_messages)),
 ]
 _applied = False
 

@@ -23,6 +23,7 @@ OUTPUT = ROOT / "tests" / "output"
 REPORTS = ROOT / "tests" / "reports"
 # sitecustomize.py there injects test-only faults into the servers the tests start (see the module)
 FAULTS = ROOT / "tests" / "support" / "faults"
+METRICS_TOKEN = "e2e-metrics-token"  # the stack's $METRICS_TOKEN: Rasa's and the web service's /metrics
 
 
 def free_port() -> int:
@@ -128,6 +129,7 @@ def stack(
             "STAFF_NOTIFY_TO": "reception@acuteacupuncture.example",
             "STAFF_NOTIFY_INTERVAL": "1",
             "STAFF_CONSOLE_URL": f"http://127.0.0.1:{web_port}",
+            "METRICS_TOKEN": METRICS_TOKEN,  # GET /metrics of Rasa and the web service (tests/e2e/test_metrics.py)
             "LOG_LEVEL": "DEBUG",  # Rasa's most talkative level: the log privacy test checks it is redacted
             "PYTHONPATH": str(FAULTS),
         },

@@ -5,6 +5,8 @@ with the message text, Meta's error message or the access token (which travels i
 as Meta documents, so URLs are not logged either). Retried with exponential backoff and jitter:
 HTTP 5xx and 429, Graph rate limits and transient errors, network errors and timeouts. Not retried:
 other 4xx (bad request, expired token, user outside the 24-hour window...): retrying cannot help.
+A call given up is counted for Prometheus (`clinic_meta_send_failures_total`, bot/metrics/assistant.py) by platform,
+kind and `failure_reason`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Dict, Optional
 import aiohttp
 
 from bot.channels.webhook_auth import appsecret_proof
+from bot.metrics.assistant import meta_send_failed
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,15 @@ def should_retry(status: int, error: Dict[str, Any]) -> bool:
         return True
     code = error.get("code")
     return code in RATE_LIMIT_CODES or code in TRANSIENT_CODES or error.get("is_transient") is True
+
+
+def failure_reason(status: int, error: Dict[str, Any]) -> str:
+    """The metrics' reason of a failed call: rate limited, Meta's server failing, or refused (any other 4xx)."""
+    if status == 429 or error.get("code") in RATE_LIMIT_CODES:
+        return "rate_limited"
+    if status >= 500 or error.get("code") in TRANSIENT_CODES or error.get("is_transient") is True:
+        return "server_error"
+    return "refused"
 
 
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: Optional[float] = None) -> float:
@@ -65,8 +77,11 @@ class GraphClient:
         base_delay: float = 0.5,
         max_delay: float = 8.0,
         timeout: float = 10.0,
+        platform: str = "meta",
     ) -> None:
+        """`platform`: the channel's name ("facebook", "instagram"), for the metrics."""
         self.access_token = access_token
+        self.platform = platform
         self.url = f"{base_url.rstrip('/')}/{api_version.strip('/')}/me/messages"
         self.app_secret = app_secret
         self.max_attempts = max(1, max_attempts)
@@ -107,8 +122,10 @@ class GraphClient:
             if not self._warned_no_token:  # once, not for every typing indicator
                 logger.error("Graph %s to %s not sent: no access token configured", what, recipient)
                 self._warned_no_token = True
+            meta_send_failed(self.platform, what, "no_token")
             return None
         attempts = self.max_attempts if retry else 1
+        reason = "network"
         for attempt in range(1, attempts + 1):
             retry_after: Optional[float] = None
             try:
@@ -125,6 +142,7 @@ class GraphClient:
                     error = error if isinstance(error, dict) else {}
                     retry_after = _retry_after(response.headers)
                     retryable = should_retry(status, error)
+                    reason = failure_reason(status, error)
                     logger.log(
                         logging.WARNING if retryable and attempt < attempts else logging.ERROR,
                         "Graph %s to %s failed: HTTP %s, code %s, subcode %s, type %s, fbtrace_id %s (attempt %d/%d%s)",
@@ -140,8 +158,10 @@ class GraphClient:
                         ", retrying" if retryable and attempt < attempts else ", giving up",
                     )
                     if not retryable:
+                        meta_send_failed(self.platform, what, reason)
                         return None
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                reason = "network"
                 logger.log(
                     logging.WARNING if attempt < attempts else logging.ERROR,
                     "Graph %s to %s failed: %s (attempt %d/%d%s)",
@@ -154,4 +174,5 @@ class GraphClient:
                 )
             if attempt < attempts:
                 await asyncio.sleep(backoff_delay(attempt, self.base_delay, self.max_delay, retry_after))
+        meta_send_failed(self.platform, what, reason)
         return None

@@ -200,6 +200,7 @@ class MetaInput(InputChannel):
             settings.graph_base_url,
             settings.graph_api_version,
             app_secret=settings.app_secret if settings.use_appsecret_proof else None,
+            platform=self.name(),  # the metrics' label (bot/metrics/assistant.py)
         )
         self._app: Any = None  # the Sanic app (Rasa server) the webhook runs in, once a webhook came in
         self.seen = seen or SeenMessages(lambda: conversations_db_url(self._app))

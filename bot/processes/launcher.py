@@ -406,6 +406,8 @@ def ready_text(stack: Stack, seconds: float) -> str:
         f"Staff console: {stack.web_url}/staff/  (make an account first: make staff-user)\n"
         f"Also: socket.io {stack.rasa_url}/socket.io, staff API {stack.web_url}/staff/requests "
         f"(Authorization: Bearer $STAFF_API_TOKEN), action server {stack.action_url} (needs ${ACTION_TOKEN_ENV}).\n"
+        f"Metrics (Prometheus): {stack.rasa_url}/metrics and {stack.web_url}/metrics "
+        "(Bearer $METRICS_TOKEN if set, else from this machine only).\n"
         f"Logs follow: time, level, process, message{logs}. Ctrl-C stops everything.\n"
     )
 

@@ -9,6 +9,8 @@ requires `Authorization: Bearer $REST_CHANNEL_TOKEN` (a random one unless set; b
 The staff routes (live takeover, bot/channels/staff.py) are not behind nginx (it answers 404 for them): the web
 service calls one Rasa process on loopback with $STAFF_CHANNEL_TOKEN (a random one unless set, written to the run
 folder); each process is told the others' URLs ($STAFF_PEER_URLS) to reach a widget whose socket is on another.
+Neither are the Prometheus metrics (`/metrics`, bot/channels/metrics.py; 404 through nginx): Prometheus scrapes each
+process on its own port ($METRICS_TOKEN, else loopback only; docs/production.md, "Metrics").
 Any process may answer any REST/Meta conversation: the Redis lock store serialises the messages of one
 conversation across processes, and every process reads and writes the same PostgreSQL tracker store.
 What is tested and what is not: docs/production.md.
@@ -224,6 +226,8 @@ def main() -> int:
         stack.start()
         seconds = stack.wait_ready()
         print(f"{stack.workers} Rasa processes behind nginx at {stack.public_url} ready in {seconds:.0f} s", flush=True)
+        scraped = ", ".join(f"http://{stack.host}:{port}/metrics" for port in stack.worker_ports)
+        print(f"Metrics (Prometheus, each process on its own port, never through nginx): {scraped}", flush=True)
         if not os.environ.get(REST_TOKEN_ENV):
             token_file = stack.workdir / "rest-channel-token"
             token_file.write_text(stack.rest_token)

@@ -32,6 +32,7 @@ from typing import Callable, Dict, Iterable, List, Optional
 import sqlalchemy as sa
 
 from bot.clinic.profile import load_profile
+from bot.metrics import web_service as web_metrics
 from bot.staff import mailer
 from bot.staff.mail_settings import MailSettings
 from bot.storage.booking_requests import requests_table, shared_store
@@ -236,6 +237,7 @@ class NotificationOutbox:
                     )
                 )
             logger.info("notification of request %d (%s) sent", notice.request_id, notice.kind)
+            web_metrics.email_notification("sent")
             return True
         now = self.clock()
         with self.engine.begin() as conn:
@@ -258,6 +260,7 @@ class NotificationOutbox:
                     last_error=reason[:80],
                 )
             )
+        web_metrics.email_notification("given_up" if give_up else "failed")
         if give_up:
             logger.error(
                 "notification of request %d (%s) not sent after %d attempts (%s): given up, shown in the console",

@@ -1,7 +1,7 @@
 """The web service (FastAPI): the chat widget's files, the demo page, /healthz, /readyz, the staff API and console.
 
 Run it with `python -m bot.web` (bot/processes/launcher.py starts it as the third process of the stack).
-One router per concern (bot/web/widget_files.py, demo_page.py, readiness.py, staff_api.py); what the routes
+One router per concern (bot/web/widget_files.py, demo_page.py, readiness.py, staff_api.py, metrics.py); what the routes
 need comes through the dependencies of bot/web/dependencies.py.
 """
 
@@ -23,7 +23,7 @@ from bot.processes.request_limits import WEB_MAX_BYTES
 from bot.responses import response_text
 from bot.staff.mail_settings import MailSettings
 from bot.storage.booking_requests import BookingRequestStore, shared_store
-from bot.web import console, demo_page, readiness, staff_api, widget_files
+from bot.web import console, demo_page, metrics, readiness, staff_api, widget_files
 from bot.web.assets import MissingWidgetDependency, WidgetBundle, build_bundle, loader_script
 from bot.web.console.auth import LoginRequired, redirect_to_login
 from bot.web.console.templates import HERE as CONSOLE_DIR
@@ -114,8 +114,10 @@ def create_app(
         max_age=600,
     )
     app.middleware("http")(limit_body_and_add_headers)
+    app.middleware("http")(metrics.count_requests)  # outermost: counts the 413s too
     for router in (demo_page.router, widget_files.router, readiness.router, staff_api.router, console.router):
         app.include_router(router)
+    app.include_router(metrics.router)  # GET /metrics (Prometheus), not public: bot/metrics/access.py
     app.mount("/staff/static", StaticFiles(directory=CONSOLE_DIR / "static"), name="console-static")
 
     @app.exception_handler(LoginRequired)

@@ -27,7 +27,8 @@ import yaml
 
 from bot.processes.launcher import ROOT, Stack, StartError, _bin
 from bot.service_messages import TECHNICAL_PROBLEM
-from tests.conftest import MODEL, free_port, require_model, rest_send, texts
+from tests.conftest import METRICS_TOKEN, MODEL, free_port, require_model, rest_send, texts
+from tests.support.metrics import moved, scrape
 
 pytestmark = pytest.mark.e2e
 
@@ -51,10 +52,14 @@ def test_action_server_down_mid_form_patient_told_and_form_resumes(stack):
     sender = f"down-{uuid.uuid4().hex[:8]}"
     assert "date of your injury" in texts(rest_send(stack, sender, "can u check my acc eligibility"))
     assert "Got it: injury on" in texts(rest_send(stack, sender, "three weeks ago"))
+    _, before = scrape(stack.rasa_url, METRICS_TOKEN)
     stack.stop_one("actions")
     try:
         reply = texts(rest_send(stack, sender, "yep"))
         assert TECHNICAL_PROBLEM in reply, reply
+        _, after = scrape(stack.rasa_url, METRICS_TOKEN)  # counted for Prometheus: the cause, the answer given
+        assert moved(before, after, "clinic_rasa_action_server_failures_total", reason="unreachable") == 1
+        assert moved(before, after, "clinic_rasa_technical_problems_total", reason="action_server") == 1
         status, body = _get(f"{stack.web_url}/readyz")
         assert status == 503 and not body["checks"]["actions"]["ok"], body
     finally:

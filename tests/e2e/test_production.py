@@ -39,6 +39,7 @@ from bot.processes.production import (
 )
 from bot.service_messages import TECHNICAL_PROBLEM as UNAVAILABLE_TEXT
 from tests.conftest import MODEL, OUTPUT, ROOT, free_port, require_model
+from tests.support.metrics import get, moved, scrape, total
 from tests.support.services import LocalPostgres, LocalRedis
 
 CONVERSATIONS = 50
@@ -246,6 +247,38 @@ def test_staff_takeover_reaches_a_widget_on_the_other_process_and_never_passes_n
         patient.say("do I need a GP referral?", session, expect="No referral needed")
     finally:
         patient.close()
+
+
+@needs_services
+@pytest.mark.e2e
+def test_metrics_are_scraped_on_each_process_and_never_through_nginx(production):
+    """nginx answers 404 for /metrics however it is spelled; each Rasa process answers on its own port (no
+    METRICS_TOKEN here: loopback clients not behind a proxy), and counts the messages nginx gave it, each with the
+    time it waited for the conversation's lock in Redis."""
+    for path in ("/metrics", "/metrics/", "//metrics", "/%6Detrics", "/webhooks/../metrics", "/metrics?x=1"):
+        status, body = get(production.public_url, path)
+        assert status == 404 and "clinic_" not in body, (path, status)
+    workers = [f"http://{production.host}:{port}" for port in production.worker_ports]
+    for url in workers:  # what nginx would add: refused by the process itself too
+        assert get(url, "/metrics", {"X-Forwarded-For": "203.0.113.7"})[0] == 403
+    before = [scrape(url)[1] for url in workers]
+    sender = f"metrics-{uuid.uuid4().hex[:6]}"
+
+    async def two_messages() -> None:
+        url = f"{production.public_url}/webhooks/rest/webhook"
+        async with aiohttp.ClientSession(headers=production.rest_headers()) as session:
+            for message in ("do I need a GP referral?", "where is the clinic?"):
+                status, reply = await _say(session, url, sender, message)
+                assert status == 200 and reply and UNAVAILABLE_TEXT not in reply
+
+    asyncio.run(two_messages())
+    after = [scrape(url)[1] for url in workers]
+    pairs = list(zip(before, after))
+    assert sum(moved(b, a, "clinic_rasa_messages_received_total", channel="rest") for b, a in pairs) == 2
+    received = sum(total(a, "clinic_rasa_messages_received_total") - total(b, "clinic_rasa_messages_received_total")
+                   for b, a in pairs)
+    assert sum(moved(b, a, "clinic_rasa_lock_wait_seconds_count") for b, a in pairs) == received
+    assert all(moved(b, a, "clinic_rasa_technical_problems_total", reason="lock_store") == 0 for b, a in pairs)
 
 
 def _events(database_url: str, senders: List[str]) -> Dict[str, list]:

@@ -48,6 +48,7 @@ def test_make_run_says_what_starts_then_where_to_talk_to_the_assistant(tmp_path)
     assert "curl -s http://127.0.0.1:6005/webhooks/rest/webhook" in ready
     assert "make shell" in ready and "RASA_PORT=6006 ACTION_PORT=6056 make shell" in ready
     assert str(tmp_path / "logs") in ready and "Ctrl-C" in ready
+    assert "http://127.0.0.1:6005/metrics and http://127.0.0.1:9000/metrics" in ready
     assert stack.action_token not in starting + ready
 
 

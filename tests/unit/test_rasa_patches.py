@@ -81,7 +81,7 @@ def test_patches_refuse_another_rasa_version():
 def test_every_patch_is_installed_from_the_one_list():
     import bot.storage.tracker_store  # noqa: F401  (every Rasa process loads it: it applies the patches)
 
-    assert len(rasa_patches.PATCHES) == 11
+    assert len(rasa_patches.PATCHES) == 12
     for owner, attribute, replacement in rasa_patches.PATCHES:
         installed = owner.__dict__[attribute]
         assert installed is replacement, f"{owner.__name__}.{attribute} is not the patched one"

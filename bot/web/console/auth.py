@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from bot.metrics import web_service as web_metrics
 from bot.staff import audit
 from bot.staff.sessions import StaffSession
 from bot.web.console.services import StaffServices
@@ -154,12 +155,14 @@ def log_in(
     """A plain `def`: FastAPI runs it in a thread, so the password check never holds up the event loop."""
     expected = request.cookies.get(LOGIN_COOKIE)
     if not expected or not secrets.compare_digest(expected.encode(), login_csrf.encode()) or not same_origin(request):
+        web_metrics.staff_login("form_expired")
         return login_page(request, next, "The log-in form had expired. Please try again.", status=403)
     with LOGIN_CHECKS:
         result = staff.accounts.log_in(username, password)
     if result.user is None:
         if result.locked_until:
             staff.audit.record(result.account, audit.LOCKED_OUT if result.account else audit.LOCKED_OUT_UNKNOWN)
+            web_metrics.staff_login("locked_out")
             until = result.locked_until.astimezone(CLINIC_TIME).strftime("%-I:%M %p").lower()
             message = (
                 f"Too many failed log-ins for this user name: try again after {until}, "
@@ -167,10 +170,12 @@ def log_in(
             )
             return login_page(request, next, message, status=429)
         staff.audit.record(result.account, audit.LOGIN_FAILED if result.account else audit.LOGIN_FAILED_UNKNOWN)
+        web_metrics.staff_login("wrong_credentials")
         return login_page(request, next, "The user name or password is not right.", status=401)
     staff.sessions.end(session_token(request))  # a cookie from before the log-in never becomes a logged-in session
     token, _ = staff.sessions.start(result.user)
     staff.audit.record(result.user.username, audit.LOGGED_IN)
+    web_metrics.staff_login("success")
     response = RedirectResponse(safe_next(next), status_code=303)
     secure = secure_cookie(request)
     response.set_cookie(
