@@ -18,6 +18,7 @@ WIDTH, HEIGHT = 720, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 16, 44
 INK, MUTED, GRID = "#1d2424", "#4a5555", "#c9d1d0"
 MAX_X_LABELS = 12
+TICKS = 4  # lines across a bar chart above zero
 BAR_ROW = 30  # horizontal bars: height of a row
 LABEL_WIDTH = 230
 
@@ -44,12 +45,16 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def _nice_max(value: float) -> float:
-    """A round top for the axis (1, 2, 5 times a power of ten) at or above `value`."""
-    if value <= 0:
+def _tick(value: float, whole: bool) -> float:
+    """A round step between the axis' TICKS lines (1, 2 or 5 times a power of ten; whole numbers for counts) so that
+    TICKS steps reach `value`."""
+    wanted = value / TICKS
+    if wanted <= 0:
         return 1
-    power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
+    power = 10 ** math.floor(math.log10(wanted))
+    steps = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    step = next(step * power for step in steps if step * power >= wanted)
+    return max(step, 1) if whole else step
 
 
 def _svg(chart_id: str, title: str, description: str, width: int, height: int, body: List[str]) -> Markup:
@@ -73,14 +78,15 @@ def stacked_bars(
     """Vertical bars, one per label, each stacked from the series (one series: plain bars)."""
     count = max(len(labels), 1)
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
-    top = _nice_max(max(totals, default=0))
+    whole = all(float(v).is_integer() for s in series for v in s.values)
+    top = _tick(max(totals, default=0), whole) * TICKS
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / count
     bar_w = max(step * 0.7, 1)
     body: List[str] = []
-    for tick in range(5):
-        value = top * tick / 4
-        y = TOP + plot_h - plot_h * tick / 4
+    for tick in range(TICKS + 1):
+        value = top * tick / TICKS
+        y = TOP + plot_h - plot_h * tick / TICKS
         body.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         body.append(
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="{MUTED}">'
