@@ -61,16 +61,15 @@ class Analytics:
         return Freshness(current=result.caught_up)
 
     async def run(self, stop: asyncio.Event, interval: float) -> None:
-        """The background task: update, then wait `interval` seconds (at once again while not caught up)."""
+        """The background task: update, then wait `interval` seconds (go on at once while not caught up)."""
         while not stop.is_set():
             caught_up = True
             try:
                 caught_up = (await asyncio.to_thread(self.update)).caught_up
             except Exception as error:  # noqa: BLE001 - a database hiccup must not end the task
                 logger.error("analytics: update failed: %s", type(error).__name__)
-            if caught_up:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
+            with contextlib.suppress(asyncio.TimeoutError):  # not caught up: the next step almost at once
+                await asyncio.wait_for(stop.wait(), timeout=interval if caught_up else 0.1)
 
 
 @functools.lru_cache(maxsize=8)
