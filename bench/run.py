@@ -1,4 +1,5 @@
-"""`make bench`: training time, model load time, REST latency/throughput and peak RSS.
+"""`make bench`: training time, model load time, REST latency/throughput and peak RSS; then the analytics pages
+with 100,000 synthetic conversations (bench/analytics_bench.py).
 
 Writes bench/results.json and bench/results.md; the README quotes them. Medians of several runs
 where the machine's noise matters, and ratios against the reference in
@@ -21,6 +22,7 @@ from typing import Dict, List
 
 import psutil
 
+from bench import analytics_bench
 from bench.load import run_load
 from bot.processes.launcher import ROOT, Stack
 
@@ -124,7 +126,7 @@ def main() -> int:
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (OUT / "results.md").write_text(render(results))
     print(render(results))
-    return 0
+    return analytics_bench.main()  # the analytics with 100,000 conversations -> bench/analytics_results.*
 
 
 def render(r: Dict) -> str:

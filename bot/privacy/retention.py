@@ -9,7 +9,8 @@ still reads (with sessions expiring after 60 minutes, that only keeps a session 
 Requests: bot/storage/booking_requests.py, $BOOKING_REQUESTS_DB_URL or --requests-db-url.
 The staff console's records in that database follow the same rule: audit entries and conversation references older
 than the cut-off, expired staff sessions, stale counts of failed log-ins and patients' ratings older than the cut-off
-are deleted (e-mail notifications go with their requests).
+are deleted (e-mail notifications go with their requests). The analytics' conversation sessions older than the
+cut-off lose their link to the patient (sender id set to NULL): their counts stay, they hold no personal details.
 Why 90 days: docs/production.md.
 """
 
@@ -25,6 +26,7 @@ from typing import List, Optional
 
 import sqlalchemy as sa
 
+from bot.analytics import store as analytics_store
 from bot.staff.accounts import StaffAccounts
 from bot.staff.audit import AuditLog
 from bot.staff.conversation_refs import ConversationRefs
@@ -108,6 +110,7 @@ def apply_retention(
             + SessionStore(store.engine, **({"clock": clock} if clock else {})).delete_expired()
             + StaffAccounts(store.engine, **({"clock": clock} if clock else {})).delete_stale_failures()
             + FeedbackStore(store.engine).delete_older_than(days, now=when)
+            + analytics_store.unlink_older_than(store.engine, days, now=when)  # counts kept, patient link gone
         )
     finally:
         store.engine.dispose()

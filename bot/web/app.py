@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from bot.analytics.service import shared_analytics
 from bot.clinic.profile import load_profile
 from bot.processes.request_limits import WEB_MAX_BYTES
 from bot.responses import response_text
@@ -66,22 +67,35 @@ def widget_files_or_none(settings: WebSettings) -> Optional[WidgetBundle]:
         return None
 
 
+async def update_analytics(state: WebState, stop: asyncio.Event) -> None:
+    """The analytics' stored aggregates, kept current from the conversations (bot/analytics/service.py)."""
+    try:
+        staff = await asyncio.to_thread(state.staff)
+        analytics = await asyncio.to_thread(shared_analytics, staff.requests.engine, staff.transcripts.engine)
+    except Exception as error:  # noqa: BLE001 - the console says the numbers are not current; the service runs on
+        logger.error("analytics: cannot start updating the aggregates: %s", type(error).__name__)
+        return
+    await analytics.run(stop, state.settings.analytics_interval)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """While the service runs: the e-mail notifications of new requests (bot/staff/notifications.py), when set up."""
+    """While the service runs: the analytics' updates and, when set up, the e-mail notifications of new requests
+    (bot/staff/notifications.py)."""
     state: WebState = app.state.web
-    if not state.mail.enabled:
-        logger.info("e-mail notifications of new requests are off (SMTP_HOST is not set)")
-        yield
-        return
     stop = asyncio.Event()
-    worker = asyncio.get_running_loop().create_task(state.staff().outbox.run(stop, state.mail.notify_interval))
+    loop = asyncio.get_running_loop()
+    workers = [loop.create_task(update_analytics(state, stop))]
+    if state.mail.enabled:
+        workers.append(loop.create_task(state.staff().outbox.run(stop, state.mail.notify_interval)))
+    else:
+        logger.info("e-mail notifications of new requests are off (SMTP_HOST is not set)")
     try:
         yield
     finally:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):  # a send still going: cut short
-            await asyncio.wait_for(worker, timeout=15)
+            await asyncio.wait_for(asyncio.gather(*workers), timeout=15)
 
 
 def create_app(
