@@ -8,9 +8,14 @@ Pure functions, no I/O. Every entry and every event of a batch is looked at. Wha
   an Instagram story mention as "/story_mention", a thumbs-up sticker or Instagram heart as "/affirm".
   Attachment URLs are never passed on or stored: patients may send photos of injuries or documents.
 
+Patients' ratings of the assistant's replies are not messages: a reaction (Messenger's `message_reactions`,
+Instagram's `reaction`) or Messenger's `response_feedback` ("Good response" / "Bad response") on one of the page's
+messages becomes an `IncomingRating` (bot/channels/feedback.py maps it: 👍 ❤️ like love up, 👎 dislike down, unreact
+takes it back; any other reaction is ignored).
+
 Ignored without error: echoes of the page's own messages (any type), deleted and unsupported edits,
-read/delivery receipts, reactions, referrals, handover events, entries that only carry `standby`
-(another app owns the thread) or `changes` (comments, mentions in posts).
+read/delivery receipts, reactions that say nothing about the answer, referrals, handover events, entries that only
+carry `standby` (another app owns the thread) or `changes` (comments, mentions in posts).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
+
+from bot.channels.feedback import reaction_rating, response_feedback_rating
 
 SHARED_ATTACHMENT = "/shared_attachment"
 STORY_MENTION = "/story_mention"
@@ -60,11 +67,22 @@ class IncomingMessage:
     metadata: Dict[str, Any] = field(default_factory=dict)  # no text, no URLs
 
 
+@dataclass(frozen=True)
+class IncomingRating:
+    """A patient's rating of one of the page's messages (bot/channels/feedback.py)."""
+
+    sender_id: str  # PSID / IGSID of the patient
+    mid: str  # the page's message that was rated (the Send API's `message_id` for it)
+    rating: str  # "up", "down" or "remove" (an unreact)
+    account_id: str
+
+
 @dataclass
 class ParsedWebhook:
-    """The messages to handle and, for logging, how many events were ignored and why."""
+    """The messages to handle, the ratings to store and, for logging, how many events were ignored and why."""
 
     messages: List[IncomingMessage] = field(default_factory=list)
+    ratings: List[IncomingRating] = field(default_factory=list)
     ignored: Counter = field(default_factory=Counter)
 
 
@@ -112,8 +130,23 @@ def _message_text(message: Dict[str, Any]) -> Optional[Tuple[str, str]]:
     return None
 
 
+def _parse_rating(event: Dict[str, Any], sender_id: str, account_id: str, result: ParsedWebhook) -> None:
+    """A `reaction` or `response_feedback` event: a rating, or counted as ignored."""
+    kind = "reaction" if isinstance(event.get("reaction"), dict) else "response_feedback"
+    body = event[kind]
+    rating = reaction_rating(body) if kind == "reaction" else response_feedback_rating(body.get("feedback"))
+    mid = body.get("mid")
+    if rating is None or not isinstance(mid, str) or not mid or not sender_id or sender_id == account_id:
+        result.ignored[kind] += 1
+        return
+    result.ratings.append(IncomingRating(sender_id=sender_id, mid=mid, rating=rating, account_id=account_id))
+
+
 def _parse_event(event: Dict[str, Any], account_id: str, result: ParsedWebhook) -> None:
     sender_id = str((event.get("sender") or {}).get("id") or "")
+    if isinstance(event.get("reaction"), dict) or isinstance(event.get("response_feedback"), dict):
+        _parse_rating(event, sender_id, account_id, result)
+        return
     timestamp = event.get("timestamp") if isinstance(event.get("timestamp"), int) else None
     message = event.get("message")
     postback = event.get("postback")

@@ -9,11 +9,17 @@ typing_off if it said nothing.
 Conversation ids are namespaced by channel (bot/channels/sender_ids.py): a Messenger user is
 `messenger:<PSID>` in Rasa, an Instagram user `instagram:<IGSID>`. The input channel adds the prefix; the
 output channel removes it before it calls the Send API and sends nothing to another channel's conversation.
+
+Patients' ratings: each reply sent for a patient message is recorded with the `message_id` the Send API gave it
+(bot/storage/sent_messages.py), so a reaction or Messenger's "Good response" / "Bad response" on that reply
+(bot/channels/events.py) rates the patient message it answered (bot/channels/feedback.py). Ratings are stored in
+the background, in the sender's turn order, like messages.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -40,15 +46,17 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.events import IncomingMessage, parse_webhook
+from bot.channels.events import IncomingMessage, IncomingRating, ParsedWebhook, parse_webhook
+from bot.channels.feedback import PatientMessages, apply_rating
 from bot.channels.formatting import build_generic_template, build_messages, split_text
 from bot.channels.graph_client import GraphClient
-from bot.channels.message_limits import limited
+from bot.channels.message_limits import clean_text, limited, too_long
 from bot.channels.recent_ids import SeenMessages, conversations_db_url
 from bot.channels.sender_ids import META_ID, channel_of, namespaced, raw_id
 from bot.channels.settings import ChannelSettings, Platform
 from bot.channels.webhook_auth import SIGNATURE_HEADER, signature_is_valid, subscription_challenge
 from bot.processes.request_limits import META_WEBHOOK_MAX_BYTES
+from bot.storage.sent_messages import SentMessages, shared_sent_messages
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +105,9 @@ class MetaOutput(OutputChannel):
         self.message_tag = message_tag
         self.sent = 0  # messages delivered by this instance
         self.failed = 0  # messages Meta did not accept
+        self.reply_to: Optional[str] = None  # the patient message (mid) these replies answer; set by MetaInput.handle
+        # records (the reply's mid, the conversation, the patient message's mid) for ratings; blocking (worker thread)
+        self.record_reply: Optional[Callable[[str, str, str], None]] = None
 
     @classmethod
     def name(cls) -> str:
@@ -124,10 +135,24 @@ class MetaOutput(OutputChannel):
         elif self.platform.messaging_type:
             body["messaging_type"] = self.platform.messaging_type
         body["message"] = message
-        delivered = await self.client.send(body, "message") is not None
+        answer = await self.client.send(body, "message")
+        delivered = answer is not None
         self.sent += int(delivered)
         self.failed += int(not delivered)
+        await self._remember_reply(recipient_id, answer)
         return delivered
+
+    async def _remember_reply(self, recipient_id: str, answer: Optional[Dict[str, Any]]) -> None:
+        """Record the Send API's `message_id` of a reply to a patient message, so a rating of the reply rates that
+        message; a failure only means the reply cannot be rated."""
+        sent_mid = answer.get("message_id") if isinstance(answer, dict) else None
+        if not (self.reply_to and self.record_reply and isinstance(sent_mid, str) and sent_mid):
+            return
+        record = functools.partial(self.record_reply, sent_mid, recipient_id, self.reply_to)
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, record)
+        except Exception as error:
+            logger.warning("%s channel: a reply's id was not recorded (%s)", self.name(), type(error).__name__)
 
     async def send_action(self, recipient_id: str, action: str) -> None:
         """A sender action ("mark_seen", "typing_on", "typing_off"); best effort, never retried."""
@@ -192,8 +217,11 @@ class MetaInput(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> MetaInput:
         return cls(ChannelSettings.load(cls.platform, credentials))
 
-    def __init__(self, settings: ChannelSettings, seen: Optional[SeenMessages] = None) -> None:
-        """`seen`: where handled message ids are kept; by default the conversations' database."""
+    def __init__(
+        self, settings: ChannelSettings, seen: Optional[SeenMessages] = None, sent: Optional[SentMessages] = None
+    ) -> None:
+        """`seen`: where handled message ids are kept; by default the conversations' database. `sent`: where the
+        replies' ids are recorded for ratings; by default the requests' database."""
         self.settings = settings
         self.client = GraphClient(
             settings.access_token,
@@ -204,6 +232,8 @@ class MetaInput(InputChannel):
         )
         self._app: Any = None  # the Sanic app (Rasa server) the webhook runs in, once a webhook came in
         self.seen = seen or SeenMessages(lambda: conversations_db_url(self._app))
+        self._sent = sent
+        self.patient_messages = PatientMessages(lambda: conversations_db_url(self._app))
         self._tasks: Set[asyncio.Task] = set()
         self._turns: Dict[str, Tuple[asyncio.Lock, int]] = {}
         missing = [
@@ -238,15 +268,32 @@ class MetaInput(InputChannel):
         """The conversation id in Rasa of a PSID / IGSID ("1234" -> "messenger:1234")."""
         return namespaced(cls.output_class.id_channel, platform_id)
 
+    @property
+    def sent_messages(self) -> SentMessages:
+        """The replies' ids, for ratings (bot/storage/sent_messages.py); opens the database: call it in a worker."""
+        if self._sent is None:
+            self._sent = shared_sent_messages()
+        return self._sent
+
+    def record_reply(self, sent_mid: str, conversation_id: str, reply_to: str) -> None:
+        """Remember that the page's message `sent_mid` answered the patient message `reply_to` (blocking)."""
+        self.sent_messages.record(sent_mid, conversation_id, reply_to)
+
     def check(self, body: bytes, signature: Optional[str]) -> Tuple[int, str, List[IncomingMessage]]:
         """(status, body, messages) for a webhook POST with its raw body and signature header, before the
         messages are checked against the ones already handled (`receive` does both)."""
+        status, text, parsed = self.check_all(body, signature)
+        return status, text, parsed.messages
+
+    def check_all(self, body: bytes, signature: Optional[str]) -> Tuple[int, str, ParsedWebhook]:
+        """`check` with the ratings too (in the ParsedWebhook); nothing for a refused webhook."""
+        refused = ParsedWebhook()
         if len(body) > MAX_WEBHOOK_BYTES:
             logger.warning("%s channel: webhook refused, body over %d bytes", self.name(), MAX_WEBHOOK_BYTES)
-            return 413, "payload too large", []
+            return 413, "payload too large", refused
         if not self.settings.app_secret:
             logger.warning("%s channel: webhook refused, no app secret configured", self.name())
-            return 403, "forbidden", []
+            return 403, "forbidden", refused
         if not signature_is_valid(self.settings.app_secret, body, signature):
             logger.warning(
                 "%s channel: webhook refused, %s %s",
@@ -254,12 +301,12 @@ class MetaInput(InputChannel):
                 SIGNATURE_HEADER,
                 "invalid" if signature else "missing",
             )
-            return 403, "forbidden", []
+            return 403, "forbidden", refused
         try:
             payload = json.loads(body)
         except ValueError:
             logger.warning("%s channel: signed webhook body is not JSON", self.name())
-            return 400, "bad request", []
+            return 400, "bad request", refused
         if not isinstance(payload, dict) or payload.get("object") != self.platform.webhook_object:
             found = payload.get("object") if isinstance(payload, dict) else None
             logger.warning(
@@ -268,33 +315,42 @@ class MetaInput(InputChannel):
                 found if isinstance(found, str) else None,
                 self.platform.webhook_object,
             )
-            return 400, "bad request", []
+            return 400, "bad request", refused
         parsed = parse_webhook(payload)
         messages = [message for message in parsed.messages if META_ID.fullmatch(message.sender_id)]
-        if len(messages) < len(parsed.messages):
+        ratings = [rating for rating in parsed.ratings if META_ID.fullmatch(rating.sender_id)]
+        if len(messages) + len(ratings) < len(parsed.messages) + len(parsed.ratings):
             logger.warning(
                 "%s channel: %d messages ignored, their sender id is not a Meta id",
                 self.name(),
-                len(parsed.messages) - len(messages),
+                len(parsed.messages) + len(parsed.ratings) - len(messages) - len(ratings),
             )
         if parsed.ignored:
             logger.debug("%s channel: ignored %s", self.name(), dict(parsed.ignored))
-        return 200, "EVENT_RECEIVED", messages
+        return 200, "EVENT_RECEIVED", ParsedWebhook(messages, ratings, parsed.ignored)
 
     async def receive(self, body: bytes, signature: Optional[str]) -> Tuple[int, str, List[IncomingMessage]]:
         """(status, body, new messages to handle) for a webhook POST with its raw body and signature header.
 
         A message already handled (by this or another Rasa process sharing the database) is left out.
         """
-        status, text, messages = self.check(body, signature)
+        status, text, messages, _ = await self.receive_all(body, signature)
+        return status, text, messages
+
+    async def receive_all(
+        self, body: bytes, signature: Optional[str]
+    ) -> Tuple[int, str, List[IncomingMessage], List[IncomingRating]]:
+        """`receive` with the webhook's ratings too."""
+        status, text, parsed = self.check_all(body, signature)
+        messages = parsed.messages
         if not messages:
-            return status, text, messages
+            return status, text, messages, parsed.ratings
         first = await self.seen.check([f"{self.name()}:{message.dedup_key}" for message in messages])
         fresh = [message for message, new in zip(messages, first) if new]
         if len(fresh) < len(messages):
             duplicates = len(messages) - len(fresh)
             logger.debug("%s channel: %d new messages, %d duplicates", self.name(), len(fresh), duplicates)
-        return status, text, fresh
+        return status, text, fresh, parsed.ratings
 
     # -- handling messages -----------------------------------------------------------------------------
 
@@ -318,6 +374,9 @@ class MetaInput(InputChannel):
         conversation_id = self.conversation_id(incoming.sender_id)
         async with self._turn(conversation_id):
             output = self.get_output_channel()
+            # the replies can be rated, unless the message is too long to be read (then it is not stored)
+            output.reply_to = None if too_long(clean_text(incoming.text)) else incoming.mid
+            output.record_reply = self.record_reply
             await output.send_action(conversation_id, "mark_seen")
             await output.send_action(conversation_id, "typing_on")
             message = UserMessage(
@@ -343,11 +402,36 @@ class MetaInput(InputChannel):
                 if output.sent == 0:
                     await output.send_action(conversation_id, "typing_off")
 
-    def schedule(self, messages: Iterable[IncomingMessage], on_new_message: OnNewMessage) -> None:
-        """Handle `messages` in the background (the webhook answers Meta without waiting)."""
+    async def rate(self, rating: IncomingRating) -> Optional[str]:
+        """Store a patient's rating of one of the page's replies against the patient message it answered; the
+        outcome (bot/channels/feedback.py), or None if the rated message is not one of the assistant's replies to
+        this patient (a staff member's message, an unknown or another conversation's mid)."""
+        conversation_id = self.conversation_id(rating.sender_id)
+        async with self._turn(conversation_id):  # after the turn that sent the reply is saved; in delivery order
+
+            def lookup() -> Optional[str]:  # in a worker thread: the database is opened and read there
+                return self.sent_messages.reply_to(rating.mid, conversation_id)
+
+            try:
+                reply_to = await asyncio.get_running_loop().run_in_executor(None, lookup)
+            except Exception as error:
+                logger.warning("%s channel: a rating was not stored (%s)", self.name(), type(error).__name__)
+                return None
+            if reply_to is None:
+                logger.info("%s channel: a rating of a message that answered no message of this patient", self.name())
+                return None
+            # the turn is saved (its lock is free): no need to look for the patient message again later
+            messages, channel = self.patient_messages, self.name()
+            return await apply_rating(messages, conversation_id, reply_to, rating.rating, channel, pauses=())
+
+    def schedule(
+        self, messages: Iterable[IncomingMessage], on_new_message: OnNewMessage, ratings: Iterable[IncomingRating] = ()
+    ) -> None:
+        """Handle `messages` and store `ratings` in the background (the webhook answers Meta without waiting)."""
         loop = asyncio.get_running_loop()
-        for incoming in messages:
-            task = loop.create_task(self.handle(incoming, on_new_message))
+        work = [self.handle(incoming, on_new_message) for incoming in messages] + [self.rate(r) for r in ratings]
+        for job in work:
+            task = loop.create_task(job)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -357,6 +441,7 @@ class MetaInput(InputChannel):
             await asyncio.wait(set(self._tasks), timeout=timeout)
         await self.client.close()
         self.seen.close()
+        self.patient_messages.close()
 
     # -- Rasa / Sanic glue -----------------------------------------------------------------------------
 
@@ -380,9 +465,9 @@ class MetaInput(InputChannel):
                 logger.warning("%s channel: webhook refused, body over %d bytes", self.name(), MAX_WEBHOOK_BYTES)
                 return response.text("payload too large", status=413)
             self._app = self._app or request.app  # where the tracker store is (conversations_db_url)
-            status, text, messages = await self.receive(body, request.headers.get(SIGNATURE_HEADER))
-            if messages:
-                self.schedule(messages, limited(on_new_message))
+            status, text, messages, ratings = await self.receive_all(body, request.headers.get(SIGNATURE_HEADER))
+            if messages or ratings:
+                self.schedule(messages, limited(on_new_message), ratings)
             return response.text(text, status=status)
 
         @webhook.listener("before_server_stop")

@@ -44,9 +44,17 @@ What is changed relative to Rasa 3.6.21, and why (tests in tests/e2e/test_socket
   processed. Test: test_a_message_sent_again_with_its_id_is_processed_once.
 - Everything else of Rasa's handler is kept: metadata from the `metadata_key` field of the message (Rasa's
   socketio channel reads it there; it does not use `InputChannel.get_metadata`), `UserMessage` with
-  `input_channel="socketio"`, answers through `SocketIOOutput(sio, bot_message_evt)`, plus the clinic's limit on
-  message length (bot/channels/message_limits.py). Tests: test_a_message_reaches_rasa_as_the_joined_web_conversation,
+  `input_channel="socketio"`, answers through `SocketIOOutput(sio, bot_message_evt)` (here `AnswerOutput`), plus
+  the clinic's limit on message length (bot/channels/message_limits.py).
+  Tests: test_a_message_reaches_rasa_as_the_joined_web_conversation,
   test_an_over_long_message_gets_a_clear_answer_and_is_not_stored.
+- Patients' "Was this helpful?" (bot/channels/feedback.py, tests in tests/e2e/test_widget_feedback.py): the widget's
+  `message_id` becomes the `UserMessage`'s `message_id` (so the tracker's user event carries it), and each reply of
+  the assistant's turn carries it as `reply_to` (`AnswerOutput`), so the widget knows which message an answer
+  answered; a staff member's message or the welcome has none to rate. The `feedback` event {"message_id", "rating"}
+  rates the answer to one of the socket's own session's patient messages (checked in the tracker store); the
+  conversation comes from the session the socket joined, never from the payload; at most RATINGS_PER_MINUTE per
+  socket; the socket gets {"ok": bool, "reason": ...} back. Nothing of it is logged but the outcome.
 """
 
 from __future__ import annotations
@@ -62,7 +70,8 @@ from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 
-from bot.channels.message_limits import limited
+from bot.channels.feedback import STORED, PatientMessages, RateLimit, apply_rating, widget_rating
+from bot.channels.message_limits import clean_text, limited, too_long
 from bot.channels.recent_ids import SeenMessages, conversations_db_url
 from bot.channels.sender_ids import WEB, WEB_SESSION_ID, namespaced
 from bot.web.settings import WebSettings
@@ -75,6 +84,9 @@ OTHER_SESSION = "other_session"  # the message names another session than the on
 MALFORMED = "malformed"  # not a dict, message not a string, metadata not a dict
 MESSAGE_ID_KEY = "message_id"  # in a message's metadata: the widget's id of the patient's message (kept on Retry)
 MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
+FEEDBACK_EVT = "feedback"  # the widget's rating of an answer: {"message_id": <patient message>, "rating": "up"|"down"}
+TOO_MANY = "too_many"  # more ratings than RATINGS_PER_MINUTE from one socket
+RATINGS_PER_MINUTE = 30
 
 
 def allowed_origins_from_env() -> tuple:
@@ -112,13 +124,31 @@ def message_metadata(data: Dict, key: Optional[str]) -> Optional[Dict]:
     return metadata if isinstance(metadata, dict) else None
 
 
+def widget_message_id(metadata: Dict) -> Optional[str]:
+    """The widget's id of the patient's message (32 hex digits, the same on Retry), or None."""
+    message_id = metadata.get(MESSAGE_ID_KEY)
+    return message_id if isinstance(message_id, str) and MESSAGE_ID.fullmatch(message_id) else None
+
+
+class AnswerOutput(SocketIOOutput):
+    """Rasa's socket.io output with `reply_to`, the widget's id of the patient message this turn answers, in each
+    reply: the widget puts "Was this helpful?" under that answer and rates that message."""
+
+    def __init__(self, sio: Any, bot_message_evt: str, reply_to: Optional[str]) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.reply_to = reply_to
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        if self.reply_to and isinstance(response, dict):
+            response = {**response, "reply_to": self.reply_to}
+        await super()._send_message(socket_id, response)
+
+
 def client_message_key(session_id: str, metadata: Dict) -> Optional[str]:
     """The de-duplication key of a widget message: its `message_id` (32 hex digits, the same when the patient presses
     Retry) within its conversation; None for a message without one (older widgets: always processed)."""
-    message_id = metadata.get(MESSAGE_ID_KEY)
-    if isinstance(message_id, str) and MESSAGE_ID.fullmatch(message_id):
-        return f"socketio:{session_id}:{message_id}"
-    return None
+    message_id = widget_message_id(metadata)
+    return f"socketio:{session_id}:{message_id}" if message_id else None
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -131,6 +161,13 @@ class SocketIOInput(RasaSocketIOInput):
             self._seen = SeenMessages(conversations_db_url)
         return self._seen
 
+    @property
+    def patient_messages(self) -> PatientMessages:
+        """The patients' messages in the tracker store, which a rating must name."""
+        if getattr(self, "_patient_messages", None) is None:
+            self._patient_messages = PatientMessages(conversations_db_url)
+        return self._patient_messages
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         handle = limited(on_new_message)
         blueprint = super().blueprint(handle)
@@ -141,6 +178,7 @@ class SocketIOInput(RasaSocketIOInput):
         allowed = allowed_origins_from_env()
         # socket id -> the session id it joined in session_request (python-socketio sids are per namespace)
         joined: Dict[str, str] = {}
+        ratings = RateLimit(RATINGS_PER_MINUTE, 60.0)
 
         async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> bool:
             origin = environ.get("HTTP_ORIGIN")
@@ -151,6 +189,7 @@ class SocketIOInput(RasaSocketIOInput):
 
         async def disconnect(sid: str, *_: Any) -> None:
             joined.pop(sid, None)  # python-socketio takes the socket out of its rooms itself
+            ratings.forget(sid)
             logger.debug("socket.io client disconnected")
 
         async def session_request(sid: str, data: Any = None, *_: Any) -> None:
@@ -183,17 +222,38 @@ class SocketIOInput(RasaSocketIOInput):
             if retry_key and not (await self.seen.check([retry_key]))[0]:
                 logger.info("socket.io message sent again by the widget (a retry): already handled, not processed")
                 return None  # its first sending is answered (or being answered) in this conversation's room
+            message_id = widget_message_id(metadata)
+            # an over-long message is answered but not stored: there is no answer to rate
+            reply_to = None if too_long(clean_text(text)) else message_id
             message = UserMessage(
                 text,
-                SocketIOOutput(sio, self.bot_message_evt),
+                AnswerOutput(sio, self.bot_message_evt, reply_to),
                 namespaced(WEB, session_id),
                 input_channel=self.name(),
+                message_id=message_id,
                 metadata=metadata,
             )
             await handle(message)
+
+        async def feedback(sid: str, data: Any = None, *_: Any) -> Dict[str, Any]:
+            """A rating from the widget; the acknowledgement says whether it was stored."""
+            session_id = joined.get(sid)
+            rated = widget_rating(data)
+            reason = NOT_JOINED if session_id is None else TOO_MANY if not ratings.allow(sid) else None
+            if reason is None and rated is None:
+                reason = MALFORMED
+            if reason is not None:
+                logger.warning("socket.io rating refused (%s)", reason)
+                return {"ok": False, "reason": reason}
+            assert session_id is not None and rated is not None
+            message_id, rating = rated
+            sender_id = namespaced(WEB, session_id)
+            outcome = await apply_rating(self.patient_messages, sender_id, message_id, rating, self.name())
+            return {"ok": True} if outcome == STORED else {"ok": False, "reason": outcome}
 
         sio.on("connect", connect, namespace=self.namespace)
         sio.on("disconnect", disconnect, namespace=self.namespace)
         sio.on("session_request", session_request, namespace=self.namespace)
         sio.on(self.user_message_evt, user_message, namespace=self.namespace)
+        sio.on(FEEDBACK_EVT, feedback, namespace=self.namespace)
         return blueprint

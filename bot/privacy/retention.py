@@ -34,6 +34,7 @@ from bot.staff.sessions import SessionStore
 from bot.storage.booking_requests import BookingRequestStore
 from bot.storage.database_urls import TRACKER_DB_URL_ENV, tracker_db_url
 from bot.storage.feedback import FeedbackStore
+from bot.storage.sent_messages import SentMessages
 
 DEFAULT_DAYS = 90
 
@@ -111,6 +112,7 @@ def apply_retention(
             + StaffAccounts(store.engine, **({"clock": clock} if clock else {})).delete_stale_failures()
             + FeedbackStore(store.engine).delete_older_than(days, now=when)
             + analytics_store.unlink_older_than(store.engine, days, now=when)  # counts kept, patient link gone
+            + SentMessages(store.engine).delete_older_than(days, now=when)  # the replies' ids kept for ratings
         )
     finally:
         store.engine.dispose()

@@ -14,6 +14,7 @@ from bot.staff.audit import AuditLog
 from bot.staff.conversation_refs import ConversationRefs
 from bot.staff.notifications import delete_orphan_notifications
 from bot.storage.feedback import FeedbackStore
+from bot.storage.sent_messages import SentMessages
 
 
 def forget_in_console(engine: sa.engine.Engine, sender_id: str, request_ids: Iterable[int]) -> None:
@@ -23,3 +24,4 @@ def forget_in_console(engine: sa.engine.Engine, sender_id: str, request_ids: Ite
     delete_orphan_notifications(engine)
     FeedbackStore(engine).forget(sender_id)
     analytics_store.forget_sender(engine, sender_id)
+    SentMessages(engine).forget(sender_id)  # the ids of the Messenger/Instagram replies the patient could rate

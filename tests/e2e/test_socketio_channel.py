@@ -160,7 +160,7 @@ def test_a_message_reaches_rasa_as_the_joined_web_conversation(handlers):
     assert [m.sender_id for m in received] == [f"web:{SESSION}"] * 3
     assert [m.metadata for m in received] == [{"page_url": "x"}, {"page_url": "y"}, {}]
     assert {m.input_channel for m in received} == {"socketio"}
-    assert {type(m.output_channel).__name__ for m in received} == {"SocketIOOutput"}
+    assert {type(m.output_channel).__name__ for m in received} == {"AnswerOutput"}  # Rasa's, with reply_to
 
 
 def test_a_message_sent_again_with_its_id_is_processed_once(handlers):

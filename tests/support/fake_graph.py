@@ -48,6 +48,12 @@ class Received:
     query: Dict[str, str]
     body: Any
     status: int = 200
+    answer: Any = None  # what the fake answered: {"recipient_id", "message_id"} for a delivered message
+
+    @property
+    def message_id(self) -> Optional[str]:
+        """The `message_id` the fake gave a delivered message (Meta's id of the page's message)."""
+        return self.answer.get("message_id") if isinstance(self.answer, dict) else None
 
     @property
     def recipient(self) -> Optional[str]:
@@ -117,7 +123,8 @@ class FakeGraph:
                     body = raw.decode("utf-8", "replace")
                 status, payload, headers = fake._respond(parts.path, body)
                 with fake._lock:
-                    fake.received.append(Received("POST", parts.path, dict(parse_qsl(parts.query)), body, status))
+                    query = dict(parse_qsl(parts.query))
+                    fake.received.append(Received("POST", parts.path, query, body, status, payload))
                 self._answer(status, payload, headers)
 
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)

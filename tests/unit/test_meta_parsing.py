@@ -183,7 +183,7 @@ def test_ignored_events():
             event(read={"watermark": 1}),
             event(delivery={"mids": ["m1"], "watermark": 1}),
             event(messaging_seen={"mid": "m1"}),
-            event(reaction={"mid": "m1", "action": "react", "reaction": "love"}),
+            event(reaction={"mid": "m1", "action": "react", "reaction": "wow"}),  # 👍 ❤️ 👎 are ratings
             event(message={"mid": "x1"}),  # nothing in it
             event(postback={}),
             event(),

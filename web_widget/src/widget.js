@@ -36,6 +36,8 @@ const config = {
   contactText: setting("contactText", "You can also contact the clinic directly."),
   contactUrl: setting("contactUrl", ""),
   timeZone: setting("timeZone", "Pacific/Auckland"),
+  feedbackQuestion: setting("feedbackQuestion", "Was this helpful?"),
+  feedbackThanks: setting("feedbackThanks", "Thanks for your feedback."),
 };
 
 const USER_EVENT = "user_uttered";
@@ -80,7 +82,8 @@ function randomId() {
 }
 
 function freshState() {
-  return { sessionId: randomId(), history: [], outbox: [], welcomed: false, lastSender: null, lastSentAt: 0 };
+  // ratings: a patient message's id -> {r: "up" | "down", s: 1 once stored}
+  return { sessionId: randomId(), history: [], outbox: [], ratings: {}, welcomed: false, lastSender: null, lastSentAt: 0 };
 }
 
 function loadState() {
@@ -94,6 +97,7 @@ function loadState() {
       Array.isArray(saved.outbox)
     ) {
       const last = Math.max(saved.lastSentAt || 0, ...saved.history.map((e) => e.t || 0));
+      if (typeof saved.ratings !== "object" || !saved.ratings) saved.ratings = {};
       if (!last || Date.now() - last < EXPIRE_MS) return saved;
     }
   } catch (e) {
@@ -253,20 +257,18 @@ function safeImageUrl(src) {
   }
 }
 
-function chatIcon() {
-  const svgNs = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(svgNs, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("width", "22");
-  svg.setAttribute("height", "22");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  const path = document.createElementNS(svgNs, "path");
-  path.setAttribute("fill", "currentColor");
-  path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z");
-  svg.appendChild(path);
-  return svg;
+function svg(tag, attrs, children) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  Object.entries(attrs).forEach(([name, value]) => node.setAttribute(name, value));
+  (children || []).forEach((child) => node.appendChild(child));
+  return node;
 }
+
+const icon = (size, d) => svg("svg", { viewBox: "0 0 24 24", width: size, height: size, "aria-hidden": "true", focusable: "false" }, [svg("path", { d })]);
+const chatIcon = () =>
+  icon(22, "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z");
+// thumb up (CSS: outlined, filled when pressed, turned down for "Not helpful")
+const thumb = () => icon(18, "M3 10h3v10H3zM6 10l4-8c1.7 0 2.6 1.2 2.2 2.8L11.5 9H20a2 2 0 0 1 2 2.3l-1.3 7A2.2 2.2 0 0 1 18.5 20H6");
 
 /* ---------- the widget's DOM (in a shadow root, so host-page CSS cannot break it) ---------- */
 
@@ -345,6 +347,41 @@ const HINTS = {
 const emptyHint = log.appendChild(el("p", { class: "empty", "aria-hidden": "true", hidden: true }));
 
 const LATE = "Connected, but no answer yet: Retry, or contact the clinic.";
+
+/* "Was this helpful?" under the latest answer: the replies to a patient message carry its id (reply_to); the
+   welcome and staff messages do not. Earlier rated answers keep a mark. */
+const RATED = { up: "Helpful", down: "Not helpful" };
+const ask = el("span");
+const rateRow = el("div", { class: "rate" }, [ask]);
+Object.keys(RATED).forEach((r) =>
+  rateRow.appendChild(el("button", { type: "button", class: r, "aria-label": RATED[r] }, [thumb()])).addEventListener("click", () => {
+    const mid = rateRow.dataset.mid;
+    update((s) => (s.ratings[mid] = { r }));
+    sendRatings();
+  }),
+);
+
+function placeRating() {
+  const asked = new Set(state.history.map((e) => e.from === "user" && e.mid));
+  let latest;
+  state.history.forEach((e, i) => {
+    const node = rendered.get(e.id);
+    const r = (state.ratings[e.rt] || {}).r;
+    let mark = node && node.querySelector(".rated");
+    if (mark && mark.dataset.r !== r) mark = mark.remove();
+    if (!node || !asked.has(e.rt) || (state.history[i + 1] || {}).rt === e.rt) return; // not an answer's end
+    latest = e;
+    if (r && !mark) node.appendChild(el("p", { class: "rated " + r, "data-r": r }, [thumb(), el("span", { text: RATED[r] })]));
+  });
+  if (!latest) return rateRow.remove();
+  const node = rendered.get(latest.id);
+  const r = (state.ratings[latest.rt] || {}).r;
+  if (node.querySelector(".rated")) node.querySelector(".rated").remove();
+  rateRow.dataset.mid = latest.rt;
+  ask.textContent = r ? config.feedbackThanks : config.feedbackQuestion;
+  rateRow.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", b.className === r));
+  node.appendChild(rateRow);
+}
 const contact = safeUrl(config.contactUrl);
 
 function renderEntry(entry, answered) {
@@ -425,6 +462,7 @@ function render() {
     if (again) again.hidden = !retryText(entry);
     node.querySelectorAll(".replies button").forEach((b) => (b.disabled = index < answeredFrom));
   });
+  placeRating();
   const hint = state.history.length ? "" : HINTS[connection] || "";
   emptyHint.hidden = !hint;
   emptyHint.textContent = hint;
@@ -519,6 +557,7 @@ function mine(item, live) {
    another tab, the queue waits until the storage event has made this tab join the new session. */
 function flush() {
   if (!socket || !socket.connected || !confirmed) return;
+  sendRatings();
   const live = liveTabs();
   const shared = loadState();
   if (shared.sessionId !== joined || !shared.outbox.some((item) => mine(item, live))) return;
@@ -545,6 +584,28 @@ function flush() {
     setTyping(true);
     setTimeout(checkLate, NO_ANSWER_MS + 100);
   }
+}
+
+/* Ratings not stored yet go once this socket has joined the session. Refused for good (not a message of this
+   conversation): the choice is taken back; too many or a database error: tried again later. */
+const inflight = {};
+
+function sendRatings() {
+  if (!confirmed || joined !== state.sessionId) return;
+  Object.entries(state.ratings).forEach(([mid, x]) => {
+    const key = mid + x.r;
+    if (x.s || inflight[key]) return;
+    inflight[key] = 1;
+    socket.emit("feedback", { message_id: mid, rating: x.r }, (answer = {}) => {
+      delete inflight[key];
+      update((s) => {
+        const now = s.ratings[mid] || {};
+        if (now.r !== x.r) return;
+        if (answer.ok) now.s = 1;
+        else if (/^(unk|mal)/.test(answer.reason)) delete s.ratings[mid];
+      });
+    });
+  });
 }
 
 /* What a message said, for Retry: the outbox holds it until it is sent; a masked one (ACC45, phone) is then
@@ -617,6 +678,7 @@ function onBotMessage(message) {
       .map((b) => ({ title: String(b.title), payload: String(b.payload || ""), url: b.url ? String(b.url) : undefined })),
     t: Date.now(),
   };
+  if (SESSION_ID.test(message.reply_to)) entry.rt = message.reply_to; // the patient message this answers
   if (!entry.text && !entry.image && !entry.buttons.length) return;
   update((s) => {
     s.history.forEach((e) => {
@@ -656,6 +718,7 @@ function connect() {
     if (sessionId !== state.sessionId) update((s) => (s.sessionId = sessionId));
     joined = sessionId;
     confirmed = true;
+    Object.keys(inflight).forEach((key) => delete inflight[key]); // answers lost with the old socket
     showConnection("online", "Online");
     flush();
   });
