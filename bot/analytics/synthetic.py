@@ -543,7 +543,7 @@ def scenario_red_flag(c: Conversation, rng: random.Random) -> None:
     c.expect.counts["red_flags"] += 1
     c.expect.flags.add("red_flag")
     if rng.random() < 0.5:
-        c.user("ok ringing 111 now", "urgent_followup", 0.9)
+        c.user("ok calling them now", "urgent_followup", 0.9)
         c.utter("utter_urgent_followup")
         c.listen()
 
