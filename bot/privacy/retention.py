@@ -9,7 +9,8 @@ still reads (with sessions expiring after 60 minutes, that only keeps a session 
 Requests: bot/storage/booking_requests.py, $BOOKING_REQUESTS_DB_URL or --requests-db-url.
 The staff console's records in that database follow the same rule: audit entries and conversation references older
 than the cut-off, expired staff sessions, stale counts of failed log-ins and patients' ratings older than the cut-off
-are deleted (e-mail notifications go with their requests).
+are deleted (e-mail notifications go with their requests); staff's annotations of messages older than the cut-off
+lose their link to the conversation and keep only the placeholder-masked text and intents (training data).
 Why 90 days: docs/production.md.
 """
 
@@ -26,6 +27,7 @@ from typing import List, Optional
 import sqlalchemy as sa
 
 from bot.staff.accounts import StaffAccounts
+from bot.staff.annotations import AnnotationStore
 from bot.staff.audit import AuditLog
 from bot.staff.conversation_refs import ConversationRefs
 from bot.staff.sessions import SessionStore
@@ -108,6 +110,7 @@ def apply_retention(
             + SessionStore(store.engine, **({"clock": clock} if clock else {})).delete_expired()
             + StaffAccounts(store.engine, **({"clock": clock} if clock else {})).delete_stale_failures()
             + FeedbackStore(store.engine).delete_older_than(days, now=when)
+            + AnnotationStore(store.engine).unlink_older_than(days, now=when)
         )
     finally:
         store.engine.dispose()

@@ -1,7 +1,7 @@
 """ "Forget me" in the staff console's tables: called by actions/privacy.py after the conversation and the requests
 are deleted. Audit entries about the conversation go (one entry records only that a deletion happened), and so do
-the conversation's console reference, the e-mail notifications of its requests and the patient's ratings
-(bot/storage/feedback.py)."""
+the conversation's console reference, the e-mail notifications of its requests, the patient's ratings
+(bot/storage/feedback.py) and staff's annotations of its messages (bot/staff/annotations.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
+from bot.staff.annotations import AnnotationStore
 from bot.staff.audit import AuditLog
 from bot.staff.conversation_refs import ConversationRefs
 from bot.staff.notifications import delete_orphan_notifications
@@ -21,3 +22,4 @@ def forget_in_console(engine: sa.engine.Engine, sender_id: str, request_ids: Ite
     ConversationRefs(engine).forget(sender_id)
     delete_orphan_notifications(engine)
     FeedbackStore(engine).forget(sender_id)
+    AnnotationStore(engine).forget(sender_id)
