@@ -75,7 +75,9 @@ def tracker_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             ActionExecuted("action_session_start", timestamp=t0),
             SessionStarted(timestamp=t0),
             ActionExecuted("action_listen", timestamp=t0),
-            SlotSet("contact_name", "Aroha Ngata", timestamp=t0),
+            user("Aroha Ngata", "nlu_fallback", 0.3, t0 + 0.5, "m-name"),  # read by the form, not the fallback
+            SlotSet("contact_name", "Aroha Ngata", timestamp=t0 + 0.5),
+            bot("What's the best phone number?", "utter_ask_contact_detail", t0 + 0.6),
             user(NEEDLES, "nlu_fallback", 0.3, t0 + 1, "m-needles"),
             bot("Sorry, I didn't quite understand. Could you say that another way?", "utter_fallback", t0 + 2),
             user(DETAILS, "inform", 0.45, t0 + 3, "m-details"),
@@ -217,9 +219,12 @@ def test_the_review_shows_sessions_intents_marks_and_ratings_with_details_hidden
     rows = {m.group(1): m.group(2) for m in re.finditer(r'<tr id="m(\d+)"[^>]*>(.*?)</tr>', main, re.S)}
     ids = event_ids(tracker_url)
     needles, details = rows[str(ids[NEEDLES])], rows[str(ids[DETAILS])]
-    assert "Fallback" in needles and "Low confidence" in needles and "👎 Not helpful" in needles
+    assert '<span class="mark fallback">Fallback</span>' in needles and "Low confidence" in needles
+    assert "Patient: not helpful" in needles
     assert "Not understood (fallback)" in needles and "30 %" in needles
-    assert "Low confidence" in details and "Fallback" not in details and "45 %" in details
+    assert "Low confidence" in details and "mark fallback" not in details and "45 %" in details
+    name = rows[str(ids["Aroha Ngata"])]
+    assert "[name]" in name and "Low confidence" in name and "mark fallback" not in name  # the form took it
     assert "Red flag" in rows[str(ids["crushing chest pain"])]
     assert "Yes please" in rows[str(ids["/affirm"])] and "nothing to annotate" in rows[str(ids["/affirm"])]
     referral = rows[str(ids["do i need a referral"])]

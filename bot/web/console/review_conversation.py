@@ -3,7 +3,8 @@
 - `GET /staff/review/{ref}`: each patient message, session by session, with the intent the assistant acted on and
   its confidence (and the classifier's own reading when the conversation's context changed it,
   bot/dialogue/context.py), the answer it got, marks (low confidence: below `REVIEW_LOW_CONFIDENCE`; answered by
-  the fallback; red flag), the patient's 👍/👎 (bot/storage/feedback.py) and its annotation. Details hidden as on
+  the fallback, `utter_fallback`, not merely read as `nlu_fallback`: a form asking for a name reads the name
+  itself; red flag), the patient's 👍/👎 (bot/storage/feedback.py) and its annotation. Details hidden as on
   the other pages until "Show details" (a POST, audited).
 - `POST /staff/review/{ref}/annotate`: the right intent of one message (bot/staff/annotations.py), stored with
   the message masked by neutral placeholders whatever the page showed; audited ("annotated a message").
@@ -34,7 +35,6 @@ from bot.web.dependencies import Settings
 router = APIRouter(prefix="/staff", tags=["staff console"], include_in_schema=False)
 
 FALLBACK_RESPONSE = "utter_fallback"  # config.yml: the fallback's answer (ask to rephrase)
-FALLBACK_INTENT = "nlu_fallback"
 RED_FLAG_INTENT = "red_flag"
 TRAINING_FILE = "reviewed.yml"
 
@@ -53,8 +53,6 @@ def _patient_row(entry: Entry, text: str, hidden: int, low: float) -> Dict[str, 
     marks = []
     if entry.intent == RED_FLAG_INTENT:
         marks.append(("red-flag", "Red flag"))
-    if entry.intent == FALLBACK_INTENT:
-        marks.append(("fallback", "Fallback"))
     if confidence is not None and confidence < low and not button:
         marks.append(("low", "Low confidence"))
     return {
