@@ -7,7 +7,8 @@ data = the event as JSON) with plain SQLAlchemy. Read-only: SQLite connections a
 every read then finds nothing.
 
 What a row becomes (`Entry.who`): `user` -> "patient" (text, intent, confidence; the classifier's intent when
-bot/dialogue/context.py reread the message in context); `bot` -> "assistant", or "staff" when its metadata names
+bot/dialogue/context.py reread the message in context; the channel's message id, which patients' ratings are keyed
+by); `bot` -> "assistant" (with the response it came from, `utter_action`), or "staff" when its metadata names
 a staff member (`{"staff": "Sam"}`, plus `"notice": "joined" | "left"` for the takeover notices); `pause`,
 `resume`, `restart`, `session_started` -> "event" with a short note. Actions, slots and loops are not shown.
 
