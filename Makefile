@@ -16,7 +16,7 @@ TRAINING_FILES := config.yml $(wildcard domain/*.yml) $(GENERATED_RULES) $(shell
 
 WIDGET_DEPS := web_widget/node_modules/.stamp
 
-.PHONY: help venv system-deps widget-deps run shell test bench profile lint validate rules train nlu-compare clean retention run-production bench-production staff-user
+.PHONY: help venv system-deps widget-deps run shell test bench profile lint validate rules train nlu-compare clean retention run-production bench-production staff-user export-annotations
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -89,6 +89,10 @@ bench-production: venv $(MODEL) ## only the second half of make bench: latency a
 DAYS ?= 90
 retention: venv ## delete conversations and requests older than DAYS days (default 90, docs/production.md)
 	@$(ENV); $(PY) -m bot.privacy.retention --days $(DAYS)
+
+OUT ?= data/nlu/reviewed.yml
+export-annotations: venv ## write staff's annotated messages (console: Review) as training data to OUT (default data/nlu/reviewed.yml); then make train
+	@$(ENV); $(PY) -m bot.staff.export_annotations --out $(OUT)
 
 clean: ## remove trained models and build output (the cached virtual environment stays)
 	rm -rf models .build .data tests/reports results

@@ -10,7 +10,9 @@ Requests: bot/storage/booking_requests.py, $BOOKING_REQUESTS_DB_URL or --request
 The staff console's records in that database follow the same rule: audit entries and conversation references older
 than the cut-off, expired staff sessions, stale counts of failed log-ins and patients' ratings older than the cut-off
 are deleted (e-mail notifications go with their requests). The analytics' conversation sessions older than the
-cut-off lose their link to the patient (sender id set to NULL): their counts stay, they hold no personal details.
+cut-off lose their link to the patient (sender id set to NULL): their counts stay, they hold no personal details;
+staff's annotations of messages older than the cut-off lose their link to the conversation and keep only the
+placeholder-masked text and intents (training data).
 Why 90 days: docs/production.md.
 """
 
@@ -28,6 +30,7 @@ import sqlalchemy as sa
 
 from bot.analytics import store as analytics_store
 from bot.staff.accounts import StaffAccounts
+from bot.staff.annotations import AnnotationStore
 from bot.staff.audit import AuditLog
 from bot.staff.conversation_refs import ConversationRefs
 from bot.staff.sessions import SessionStore
@@ -113,6 +116,7 @@ def apply_retention(
             + FeedbackStore(store.engine).delete_older_than(days, now=when)
             + analytics_store.unlink_older_than(store.engine, days, now=when)  # counts kept, patient link gone
             + SentMessages(store.engine).delete_older_than(days, now=when)  # the replies' ids kept for ratings
+            + AnnotationStore(store.engine).unlink_older_than(days, now=when)
         )
     finally:
         store.engine.dispose()

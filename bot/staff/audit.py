@@ -30,6 +30,9 @@ TOOK_OVER = "took over the chat"
 HANDED_BACK = "handed back to the assistant"
 PATIENT_DATA_DELETED = "a patient's data was deleted (forget me)"
 RETRY_NOTIFICATION = "asked to resend a notification"
+# annotation of patient messages (bot/web/console/review_conversation.py): the detail is the chosen intent
+ANNOTATED = "annotated a message"
+DOWNLOADED_TRAINING_FILE = "downloaded the training file"
 
 metadata = sa.MetaData()
 audit_table = sa.Table(

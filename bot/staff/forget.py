@@ -1,7 +1,8 @@
 """ "Forget me" in the staff console's tables: called by actions/privacy.py after the conversation and the requests
 are deleted. Audit entries about the conversation go (one entry records only that a deletion happened), and so do
-the conversation's console reference, the e-mail notifications of its requests and the patient's ratings
-(bot/storage/feedback.py) and the analytics' rows of the conversation's sessions (bot/analytics/store.py)."""
+the conversation's console reference, the e-mail notifications of its requests, the patient's ratings
+(bot/storage/feedback.py), the analytics' rows of the conversation's sessions (bot/analytics/store.py) and staff's
+annotations of its messages (bot/staff/annotations.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Iterable
 import sqlalchemy as sa
 
 from bot.analytics import store as analytics_store
+from bot.staff.annotations import AnnotationStore
 from bot.staff.audit import AuditLog
 from bot.staff.conversation_refs import ConversationRefs
 from bot.staff.notifications import delete_orphan_notifications
@@ -25,3 +27,4 @@ def forget_in_console(engine: sa.engine.Engine, sender_id: str, request_ids: Ite
     FeedbackStore(engine).forget(sender_id)
     analytics_store.forget_sender(engine, sender_id)
     SentMessages(engine).forget(sender_id)  # the ids of the Messenger/Instagram replies the patient could rate
+    AnnotationStore(engine).forget(sender_id)

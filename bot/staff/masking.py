@@ -2,12 +2,13 @@
 
 `mask` replaces ACC45 numbers, phone numbers (New Zealand and international), email addresses and the values the
 patient gave in the personal slots (`known`: names above all, read by bot/storage/transcripts.py) by labels such
-as "[ACC45 number]". The rules of what each one looks like are those of the rest of the assistant: ACC45 numbers
-from bot/clinic/acc_codes.py, phone numbers from phonenumbers' matcher (region NZ, as bot/clinic/contact_details.py),
-emails as bot/privacy/log_redaction.py finds them in logs (also internationalised ones). Dates are left alone:
-staff need the date of injury, so a date is never taken for a phone number ("05-03-2024") and a year followed by
-a word is not an ACC45 number ("in march 2024 and ...", the rule of bot/clinic/acc_codes.py), unless the patient
-gave that number (`known`).
+as "[ACC45 number]" (what the console shows), or by the neutral `PLACEHOLDERS` (what annotated messages keep for
+training, bot/staff/annotations.py). The rules of what each one looks like are those of the rest of the assistant:
+ACC45 numbers from bot/clinic/acc_codes.py, phone numbers from phonenumbers' matcher (region NZ, as
+bot/clinic/contact_details.py), emails as bot/privacy/log_redaction.py finds them in logs (also internationalised
+ones). Dates are left alone: staff need the date of injury, so a date is never taken for a phone number
+("05-03-2024") and a year followed by a word is not an ACC45 number ("in march 2024 and ...", the rule of
+bot/clinic/acc_codes.py), unless the patient gave that number (`known`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, Iterator, List, Set, Tuple
+from typing import Iterable, Iterator, List, Mapping, Set, Tuple
 
 from phonenumbers import Leniency, PhoneNumberMatcher
 
@@ -26,6 +27,11 @@ from bot.privacy.log_redaction import EMAIL_LIKE
 
 ACC45, PHONE, EMAIL, NAME = "acc45", "phone", "email", "name"
 LABELS = {ACC45: "[ACC45 number]", PHONE: "[phone]", EMAIL: "[email]", NAME: "[name]"}
+# Training data must read like what patients write: a "[name]" token would teach the classifier a word no patient
+# types. Realistic values of each kind instead, the same for everyone: an ACC45 number in the format patients give
+# (two letters, five digits), a mobile number, a reserved example.com address (RFC 2606) and a common first name.
+# No Rasa NLU markup character ("[", "]", "(", ")", "{", "}") and nothing YAML reads specially.
+PLACEHOLDERS = {ACC45: "AB12345", PHONE: "021 123 4567", EMAIL: "name@example.com", NAME: "Alex"}
 
 _IN_FULL = ("+", "0", "(")  # a phone number written with its 0, 00 or +: "4991234" or "20240312" alone is not taken
 _DIGIT = re.compile(r"\d")
@@ -44,9 +50,12 @@ class MaskedText:
 Span = Tuple[int, int, str]  # start, end, kind
 
 
-def mask(text: str, known: Iterable[str] = (), public: Iterable[str] = ()) -> MaskedText:
+def mask(
+    text: str, known: Iterable[str] = (), public: Iterable[str] = (), labels: Mapping[str, str] = LABELS
+) -> MaskedText:
     """`text` with ACC45 numbers, phone numbers, emails and each `known` value (case-insensitive, whole words)
-    replaced by labels; where two overlap, the one that starts first (then the longer) is hidden.
+    replaced by `labels` (or `PLACEHOLDERS`); where two overlap, the one that starts first (then the longer) is
+    hidden.
 
     A name that is also a word ("Will", "May") is hidden wherever that word stands alone. `public`: phone numbers
     and emails that are never a patient's (Healthline's, the clinic's own), left as they are.
@@ -63,7 +72,7 @@ def mask(text: str, known: Iterable[str] = (), public: Iterable[str] = ()) -> Ma
     for start, end, kind in spans:
         if start < done or (kind in (PHONE, EMAIL) and _key(text[start:end]) in shown):
             continue
-        out += [text[done:start], LABELS[kind]]
+        out += [text[done:start], labels[kind]]
         kinds.add(kind)
         done = end
     if not kinds:

@@ -7,7 +7,8 @@ data = the event as JSON) with plain SQLAlchemy. Read-only: SQLite connections a
 every read then finds nothing.
 
 What a row becomes (`Entry.who`): `user` -> "patient" (text, intent, confidence; the classifier's intent when
-bot/dialogue/context.py reread the message in context); `bot` -> "assistant", or "staff" when its metadata names
+bot/dialogue/context.py reread the message in context; the channel's message id, which patients' ratings are keyed
+by); `bot` -> "assistant" (with the response it came from, `utter_action`), or "staff" when its metadata names
 a staff member (`{"staff": "Sam"}`, plus `"notice": "joined" | "left"` for the takeover notices); `pause`,
 `resume`, `restart`, `session_started` -> "event" with a short note. Actions, slots and loops are not shown.
 
@@ -77,6 +78,8 @@ class Entry:
     buttons: List[str] = field(default_factory=list)  # titles of the buttons offered
     note: Optional[str] = None  # "assistant paused", "Sam joined", "button", the context rewrite's reason
     original_intent: Optional[str] = None  # patient: the classifier's intent, when the context changed it
+    message_id: Optional[str] = None  # patient: the channel's id of the message (ratings are keyed by it)
+    utter_action: Optional[str] = None  # assistant: the response it came from ("utter_fallback")
 
 
 @dataclass
@@ -181,6 +184,20 @@ class TranscriptReader:
                 offered.update(_titles(data.get("data") or {}))
         return out
 
+    def patient_entry(self, sender_id: str, event_id: int) -> Optional[Entry]:
+        """The patient message with this row id, if it belongs to this conversation (None otherwise).
+
+        A button press comes back with its payload as the text ("/affirm"), not the button's title."""
+        if not self._ready():
+            return None
+        t = events_table.c
+        query = sa.select(t.id, t.type_name, t.timestamp, t.data).where(
+            t.id == event_id, t.sender_id == sender_id, t.type_name == "user"
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _entry(row.id, row.type_name, _utc(row.timestamp), _json(row.data), {}) if row else None
+
     def _offered_before(self, conn: Any, sender_id: str, after_id: int) -> Dict[str, str]:
         """The buttons the assistant offered after the patient's last message up to `after_id`: a click on one
         of them shows its title."""
@@ -245,6 +262,7 @@ def _entry(row_id: int, type_name: str, at: datetime, data: Dict[str, Any], offe
             confidence=float(confidence) if confidence is not None else None,
             note=context.get("reason"),
             original_intent=context.get("original_intent"),
+            message_id=str(data["message_id"]) if data.get("message_id") else None,
         )
         if text.startswith("/") and text in offered:  # a button: Rasa keeps its payload as the text
             entry.text, entry.note = offered[text], entry.note or "button"
@@ -253,7 +271,8 @@ def _entry(row_id: int, type_name: str, at: datetime, data: Dict[str, Any], offe
     buttons = list(_titles(data.get("data") or {}).values())
     staff = metadata.get("staff") if isinstance(metadata, dict) else None
     if not staff:
-        return Entry(row_id, at, "assistant", text, buttons=buttons)
+        utter_action = metadata.get("utter_action") if isinstance(metadata, dict) else None
+        return Entry(row_id, at, "assistant", text, buttons=buttons, utter_action=utter_action or None)
     notice = STAFF_NOTICES.get(str(metadata.get("notice")))
     note = notice.format(name=staff) if notice else None
     return Entry(row_id, at, "staff", text, staff_name=str(staff), buttons=buttons, note=note)

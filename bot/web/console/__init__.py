@@ -1,12 +1,17 @@
-"""The staff console: pages a receptionist uses in a browser (log-in, inbox, live chats, review, analytics, audit).
+"""The staff console: pages a receptionist uses in a browser (log-in, inbox, live chats, review, annotations,
+analytics, audit). One router per group of pages, all under /staff.
 
 docs/staff-console.md describes it.
 """
 
-from bot.web.console import analytics_page, review_list
-from bot.web.console.pages import router
+from fastapi import APIRouter
 
-router.include_router(review_list.router)  # /staff/review
+from bot.web.console import analytics_page, pages, review_conversation, review_list
+
+router = APIRouter()
+router.include_router(pages.router)  # log-in, inbox, requests, live chats and takeover, audit
+router.include_router(review_list.router)  # /staff/review: conversations with their flags
+router.include_router(review_conversation.router)  # /staff/review/{ref}, annotations and their export
 router.include_router(analytics_page.router)  # /staff/analytics
 
 __all__ = ["router"]

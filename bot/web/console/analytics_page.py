@@ -21,7 +21,7 @@ from bot.web.console.auth import Services, Staff
 from bot.web.console.charts import Chart, Series, horizontal_bars, stacked_bars
 from bot.web.console.templates import CLINIC_TIME, channel_label, render
 
-router = APIRouter()  # included in the console's router (prefix /staff: bot/web/console/__init__.py)
+router = APIRouter(prefix="/staff", tags=["staff console"], include_in_schema=False)
 
 PERIODS = {"7": 7, "30": 30, "90": 90}
 MAX_DAYS = 366

@@ -21,7 +21,7 @@ from bot.web.console.auth import Services, Staff
 from bot.web.console.templates import render
 from bot.web.dependencies import Settings
 
-router = APIRouter()  # included in the console's router (prefix /staff: bot/web/console/__init__.py)
+router = APIRouter(prefix="/staff", tags=["staff console"], include_in_schema=False)
 
 PER_PAGE = 50
 MAX_TOPICS = 4  # on a row; the review page has them all

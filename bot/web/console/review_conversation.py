@@ -1,0 +1,220 @@
+"""Review of one conversation, annotation of its patient messages, and the training file made from annotations.
+
+- `GET /staff/review/{ref}`: each patient message, session by session, with the intent the assistant acted on and
+  its confidence (and the classifier's own reading when the conversation's context changed it,
+  bot/dialogue/context.py), the answer it got, marks (low confidence: below `REVIEW_LOW_CONFIDENCE`; answered by
+  the fallback, `utter_fallback`, not merely read as `nlu_fallback`: a form asking for a name reads the name
+  itself; red flag), the patient's 👍/👎 (bot/storage/feedback.py) and its annotation. Details hidden as on
+  the other pages until "Show details" (a POST, audited).
+- `POST /staff/review/{ref}/annotate`: the right intent of one message (bot/staff/annotations.py), stored with
+  the message masked by neutral placeholders whatever the page showed; audited ("annotated a message").
+- `GET /staff/annotations`: every annotation, and what the training file would hold; `POST
+  /staff/annotations/training.yml` downloads that file (bot/staff/export_annotations.py), audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from bot.staff import audit
+from bot.staff.annotations import Annotation, annotation_store
+from bot.staff.export_annotations import build_export
+from bot.staff.intent_choices import domain_intents, intent_groups, label
+from bot.staff.masking import PLACEHOLDERS, mask
+from bot.storage.feedback import FeedbackStore
+from bot.storage.transcripts import Entry
+from bot.web.console.auth import Services, Staff, StaffPost
+from bot.web.console.pages import public_numbers, request_known_values, sender_or_404
+from bot.web.console.services import StaffServices
+from bot.web.console.templates import CONSOLE_HEADERS, clinic_time, render
+from bot.web.dependencies import Settings
+
+router = APIRouter(prefix="/staff", tags=["staff console"], include_in_schema=False)
+
+FALLBACK_RESPONSE = "utter_fallback"  # config.yml: the fallback's answer (ask to rephrase)
+RED_FLAG_INTENT = "red_flag"
+TRAINING_FILE = "reviewed.yml"
+
+
+def known_values(staff: StaffServices, sender_id: str, slot_values: List[str]) -> List[str]:
+    """What identifies this patient: their slot values, and the details of the requests they left."""
+    values = list(slot_values)
+    for found in staff.requests.list(limit=50, sender_id=sender_id):
+        values.extend(request_known_values(found))
+    return values
+
+
+def _patient_row(entry: Entry, text: str, hidden: int, low: float) -> Dict[str, Any]:
+    confidence = entry.confidence
+    button = entry.note == "button" or entry.text.startswith("/")
+    marks = []
+    if entry.intent == RED_FLAG_INTENT:
+        marks.append(("red-flag", "Red flag"))
+    if confidence is not None and confidence < low and not button:
+        marks.append(("low", "Low confidence"))
+    return {
+        "kind": "patient",
+        "id": entry.id,
+        "at": clinic_time(entry.at),
+        "text": text,
+        "hidden": hidden,
+        "intent": entry.intent,
+        "intent_label": label(entry.intent) if entry.intent else "",
+        "confidence": None if confidence is None else round(confidence * 100),
+        "original_intent": entry.original_intent,
+        "original_label": label(entry.original_intent) if entry.original_intent else "",
+        "note": None if entry.note == "button" else entry.note,
+        "button": button,
+        "message_id": entry.message_id,
+        "marks": marks,
+        "answers": [],
+    }
+
+
+def review_sessions(
+    staff: StaffServices, sender_id: str, known: List[str], reveal: bool, low: float
+) -> List[Dict[str, Any]]:
+    """The conversation as sessions ({"started": time or "", "rows": [...]}), each patient message a row with the
+    replies it got; patients' details masked unless `reveal`."""
+    public = [number for number in public_numbers() if number]
+    sessions: List[Dict[str, Any]] = [{"started": "", "rows": []}]
+    current: Optional[Dict[str, Any]] = None
+    for entry in staff.transcripts.entries(sender_id):
+        if entry.who == "event" and entry.note == "new session":
+            sessions.append({"started": clinic_time(entry.at), "rows": []})
+            current = None
+            continue
+        text, hidden = entry.text or "", 0
+        if not reveal and entry.who in ("patient", "assistant"):
+            masked = mask(text, known, public)
+            text, hidden = masked.text, masked.hidden
+        rows = sessions[-1]["rows"]
+        if entry.who == "patient":
+            current = _patient_row(entry, text, hidden, low)
+            rows.append(current)
+        elif entry.who in ("assistant", "staff") and current is not None:
+            who = "Assistant" if entry.who == "assistant" else f"{entry.staff_name} (staff)"
+            current["answers"].append({"who": who, "text": text, "hidden": hidden})
+            if entry.utter_action == FALLBACK_RESPONSE and ("fallback", "Fallback") not in current["marks"]:
+                current["marks"].append(("fallback", "Fallback"))
+        else:  # a pause, a resume, a restart; staff or assistant messages before any patient message
+            rows.append({"kind": "event", "at": clinic_time(entry.at), "text": entry.note or text, "hidden": hidden})
+    return [session for session in sessions if session["rows"] or session["started"]]
+
+
+def show_review(
+    request: Request, staff: StaffServices, session: Any, settings: Any, ref: str, reveal: bool
+) -> Response:
+    sender_id = sender_or_404(staff, ref)
+    summary = staff.transcripts.summary(sender_id)
+    known = known_values(staff, sender_id, summary.personal_values if summary else [])
+    sessions = review_sessions(staff, sender_id, known, reveal, settings.review_low_confidence)
+    ratings = FeedbackStore(staff.requests.engine).ratings_for(sender_id)
+    annotations = annotation_store(staff.requests.engine).for_conversation(sender_id)
+    rows = [row for s in sessions for row in s["rows"] if row["kind"] == "patient"]
+    for row in rows:
+        row["rating"] = ratings.get(row["message_id"]) if row["message_id"] else None
+        row["annotation"] = annotations.get(row["id"])
+    staff.audit.record(
+        session.user.username, audit.SHOWED_DETAILS if reveal else audit.VIEWED_CONVERSATION, conversation=sender_id
+    )
+    saved = request.query_params.get("saved")
+    context = {
+        "session": session,
+        "page": "review",
+        "ref": ref,
+        "summary": summary,
+        "sessions": sessions,
+        "reveal": reveal,
+        "hidden": sum(
+            row["hidden"] + sum(a["hidden"] for a in row.get("answers", [])) for s in sessions for row in s["rows"]
+        ),
+        "groups": intent_groups(),
+        "label": label,
+        "low_percent": round(settings.review_low_confidence * 100),
+        "counts": {
+            "messages": len(rows),
+            "flagged": sum(1 for row in rows if row["marks"]),
+            "annotated": sum(1 for row in rows if row["annotation"]),
+        },
+        "saved": int(saved) if saved and saved.isdigit() else None,
+    }
+    return render(request, "review_conversation.html", context)
+
+
+@router.get("/review/{ref}")
+def review_page(request: Request, staff: Services, session: Staff, settings: Settings, ref: str) -> Response:
+    return show_review(request, staff, session, settings, ref, reveal=False)
+
+
+@router.post("/review/{ref}/show")
+def review_revealed(request: Request, staff: Services, session: StaffPost, settings: Settings, ref: str) -> Response:
+    """The same page with the details shown (a POST: recorded, never in a URL or the browser's history)."""
+    return show_review(request, staff, session, settings, ref, reveal=True)
+
+
+@router.post("/review/{ref}/annotate")
+def annotate(
+    staff: Services,
+    session: StaffPost,
+    ref: str,
+    event_id: int = Form(..., ge=1),
+    intent: str = Form(..., max_length=100),
+) -> Response:
+    """Store the right intent of a patient message of this conversation (never another's: the message is looked up
+    by this conversation's sender id), its text masked with neutral placeholders."""
+    sender_id = sender_or_404(staff, ref)
+    if intent not in domain_intents():
+        raise HTTPException(status_code=422, detail="no such intent in the assistant's domain")
+    entry = staff.transcripts.patient_entry(sender_id, event_id)
+    if entry is None or not entry.text or entry.text.startswith("/"):
+        raise HTTPException(status_code=404, detail="no such patient message in this conversation")
+    summary = staff.transcripts.summary(sender_id)
+    known = known_values(staff, sender_id, summary.personal_values if summary else [])
+    neutral = mask(entry.text, known, public_numbers(), labels=PLACEHOLDERS).text
+    annotation_store(staff.requests.engine).save(
+        session.user.username,
+        sender_id,
+        event_id,
+        entry.at,
+        neutral,
+        entry.intent,
+        entry.confidence,
+        intent,
+    )
+    staff.audit.record(session.user.username, audit.ANNOTATED, conversation=sender_id, detail=intent)
+    return RedirectResponse(f"/staff/review/{ref}?saved={event_id}#m{event_id}", status_code=303)
+
+
+# ---------- all annotations, and the training file
+
+
+@router.get("/annotations")
+def annotations_page(request: Request, staff: Services, session: Staff) -> Response:
+    annotations: List[Annotation] = annotation_store(staff.requests.engine).all(limit=500)
+    refs = staff.refs.refs_for(a.sender_id for a in annotations if a.sender_id)
+    export = build_export(annotation_store(staff.requests.engine).all())
+    context = {
+        "session": session,
+        "page": "review",
+        "annotations": annotations,
+        "refs": refs,
+        "export": export,
+        "label": label,
+    }
+    return render(request, "annotations.html", context)
+
+
+@router.post("/annotations/training.yml")
+def download_training_file(staff: Services, session: StaffPost) -> Response:
+    """What `make export-annotations` writes, as a download (for staff without a terminal)."""
+    export = build_export(annotation_store(staff.requests.engine).all())
+    staff.audit.record(session.user.username, audit.DOWNLOADED_TRAINING_FILE, detail=f"{export.written} examples")
+    return Response(
+        export.yaml,
+        media_type="application/yaml; charset=utf-8",
+        headers={**CONSOLE_HEADERS, "Content-Disposition": f'attachment; filename="{TRAINING_FILE}"'},
+    )
