@@ -58,15 +58,15 @@ def test_a_fallback_appears_flagged_in_the_review_and_moves_the_analytics(stack,
     console.get_by_label("Channel").select_option("rest")
     console.get_by_role("button", name="Filter").click()
     expect(console).to_have_url(re.compile(r"flag=fallback"))
-    row = console.locator("tbody tr", has=console.locator(f'a[href^="/staff/review/{lost_ref}?"]'))
+    row = console.locator("tbody tr", has=console.locator(f'a[href^="/staff/review/{lost_ref}#s"]'))
     expect(row).to_have_count(1)
     expect(row.locator(".flag")).to_contain_text(["Fallback"])
     expect(row).to_contain_text("REST (staff/tests)")
     expect(row).not_to_contain_text("blorp")  # no patient text on the list
-    expect(console.locator(f'a[href^="/staff/review/{understood_ref}?"]')).to_have_count(0)
+    expect(console.locator(f'a[href^="/staff/review/{understood_ref}#s"]')).to_have_count(0)
     # without the filter, the understood conversation is listed, with no fallback flag
     console.goto(f"{stack.web_url}/staff/review?channel=rest")
-    other = console.locator("tbody tr", has=console.locator(f'a[href^="/staff/review/{understood_ref}?"]'))
+    other = console.locator("tbody tr", has=console.locator(f'a[href^="/staff/review/{understood_ref}#s"]'))
     expect(other).to_have_count(1)
     expect(other).not_to_contain_text("Fallback")
     console.goto(f"{stack.web_url}/staff/review?flag=fallback")

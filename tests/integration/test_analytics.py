@@ -258,7 +258,7 @@ def listed(client: TestClient, query: str) -> Tuple[int, Counter]:
         answer = client.get(f"/staff/review?{query}&page={page}")
         assert answer.status_code == 200
         stated = int(re.search(r'class="summary">([\d,]+) conversation', answer.text).group(1).replace(",", ""))
-        found = re.findall(r'href="/staff/review/([^"?]+)\?session=\d+"', answer.text)
+        found = re.findall(r'href="/staff/review/([^"#]+)#s\d+"', answer.text)
         refs.update(found)
         if 'rel="next"' not in answer.text:
             return stated, refs

@@ -77,14 +77,15 @@ def _patient_row(entry: Entry, text: str, hidden: int, low: float) -> Dict[str, 
 def review_sessions(
     staff: StaffServices, sender_id: str, known: List[str], reveal: bool, low: float
 ) -> List[Dict[str, Any]]:
-    """The conversation as sessions ({"started": time or "", "rows": [...]}), each patient message a row with the
+    """The conversation as sessions ({"id": the session_started row's id (the review list links to `#s<id>`), "started":
+    time or "", "rows": [...]}), each patient message a row with the
     replies it got; patients' details masked unless `reveal`."""
     public = [number for number in public_numbers() if number]
-    sessions: List[Dict[str, Any]] = [{"started": "", "rows": []}]
+    sessions: List[Dict[str, Any]] = [{"id": 0, "started": "", "rows": []}]
     current: Optional[Dict[str, Any]] = None
     for entry in staff.transcripts.entries(sender_id):
         if entry.who == "event" and entry.note == "new session":
-            sessions.append({"started": clinic_time(entry.at), "rows": []})
+            sessions.append({"id": entry.id, "started": clinic_time(entry.at), "rows": []})
             current = None
             continue
         text, hidden = entry.text or "", 0
