@@ -8,7 +8,8 @@ an annotation is training data and nothing more. bot/staff/export_annotations.py
 The table (`staff_annotations`) lives in the requests' database with the console's other tables. "Forget me"
 deletes a conversation's annotations (`forget`). Retention unlinks the ones whose message is older than the
 cut-off (`unlink_older_than`): the conversation is deleted then, so its id and the event's go, and the masked text
-with its intents stays as training data.
+with its intents stays as training data. Staff can correct a kept text (a name mentioned in passing, which the
+masking cannot know) or delete an annotation on the console's Annotations page.
 """
 
 from __future__ import annotations
@@ -126,6 +127,22 @@ class AnnotationStore:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [_annotation(row) for row in conn.execute(query)]
+
+    def get(self, annotation_id: int) -> Optional[Annotation]:
+        query = sa.select(annotations_table).where(annotations_table.c.id == annotation_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _annotation(row) if row else None
+
+    def set_text(self, annotation_id: int, text: str) -> bool:
+        """Replace the kept text (staff removing a detail the masking missed); `text` must already be masked."""
+        query = annotations_table.update().where(annotations_table.c.id == annotation_id).values(text=text[:MAX_TEXT])
+        with self.engine.begin() as conn:
+            return conn.execute(query).rowcount > 0
+
+    def delete(self, annotation_id: int) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(annotations_table.delete().where(annotations_table.c.id == annotation_id)).rowcount > 0
 
     def count(self) -> int:
         with self.engine.connect() as conn:

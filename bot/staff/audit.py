@@ -33,6 +33,9 @@ RETRY_NOTIFICATION = "asked to resend a notification"
 # annotation of patient messages (bot/web/console/review_conversation.py): the detail is the chosen intent
 ANNOTATED = "annotated a message"
 DOWNLOADED_TRAINING_FILE = "downloaded the training file"
+VIEWED_ANNOTATIONS = "viewed the annotations"
+CHANGED_ANNOTATION = "changed an annotation's text"
+DELETED_ANNOTATION = "deleted an annotation"
 
 metadata = sa.MetaData()
 audit_table = sa.Table(

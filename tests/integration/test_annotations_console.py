@@ -29,7 +29,15 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.privacy.retention import apply_retention
 from bot.staff.annotations import AnnotationStore, annotations_table
-from bot.staff.audit import ANNOTATED, DOWNLOADED_TRAINING_FILE, SHOWED_DETAILS, VIEWED_CONVERSATION
+from bot.staff.audit import (
+    ANNOTATED,
+    CHANGED_ANNOTATION,
+    DELETED_ANNOTATION,
+    DOWNLOADED_TRAINING_FILE,
+    SHOWED_DETAILS,
+    VIEWED_ANNOTATIONS,
+    VIEWED_CONVERSATION,
+)
 from bot.staff.export_annotations import export_annotations
 from bot.staff.forget import forget_in_console
 from bot.storage.booking_requests import BookingRequestStore
@@ -164,6 +172,8 @@ def annotate(client: TestClient, csrf: str, ref: str, event_id, intent: str = "f
         ("post", "/staff/review/REF/show"),
         ("post", "/staff/review/REF/annotate"),
         ("post", "/staff/annotations/training.yml"),
+        ("post", "/staff/annotations/1/text"),
+        ("post", "/staff/annotations/1/delete"),
     ],
 )
 def test_without_a_session_nothing_is_shown_or_stored(client, store, tracker_url, method, path):
@@ -265,8 +275,9 @@ def test_an_annotation_keeps_the_message_with_neutral_placeholders_and_is_audite
     assert (needles.username, needles.sender_id) == ("aroha", PATIENT)
     assert details.text == "my number is 021 123 4567 and acc45 AB12345"
     # nothing of the patient in the table, whatever column
-    with store.engine.connect() as conn:
-        dump = repr(conn.execute(sa.select(annotations_table)).all())
+    with store.engine.connect() as conn:  # the words kept, not the times (a timestamp may hold "027")
+        rows = conn.execute(sa.select(annotations_table)).all()
+    dump = repr([[value for value in row if isinstance(value, str)] for row in rows])
     for detail in ("Aroha", "Ngata", "027", "0199", "XY98765"):
         assert detail not in dump
     annotated = [row for row in audit_rows(client) if row.action == ANNOTATED]
@@ -308,6 +319,43 @@ def test_the_annotations_page_and_the_downloaded_training_file(client, store, tr
     assert download.text == export_annotations(store.engine, out=None).yaml  # what `make export-annotations` writes
     entry = audit_rows(client)[0]
     assert (entry.action, entry.detail, entry.conversation) == (DOWNLOADED_TRAINING_FILE, "2 examples", None)
+
+
+def test_staff_correct_or_delete_a_kept_text_masked_again_and_audited(client, store, tracker_url):
+    client, csrf = logged_in(client)
+    ref, ids = ref_of(client, PATIENT), event_ids(tracker_url)
+    annotate(client, csrf, ref, ids[NEEDLES])
+    annotate(client, csrf, ref, ids[DETAILS], "faq_acc45")
+    by_event = {a.event_id: a for a in stored(store)}
+    needles, details = by_event[ids[NEEDLES]], by_event[ids[DETAILS]]
+    page = client.get("/staff/annotations").text
+    assert f'<tr id="a{needles.id}">' in page and "read each text before it goes into the training file" in page
+    assert audit_rows(client)[0].action == VIEWED_ANNOTATIONS
+
+    # attacks: another session's token, a made-up annotation
+    forged = {"csrf_token": "wrong", "text": "x"}
+    assert client.post(f"/staff/annotations/{needles.id}/text", data=forged).status_code == 403
+    assert client.post(f"/staff/annotations/{needles.id}/delete", data={"csrf_token": "wrong"}).status_code == 403
+    assert client.post("/staff/annotations/999999/delete", data={"csrf_token": csrf}).status_code == 404
+    assert len(stored(store)) == 2
+
+    # staff's correction is kept, masked again: a number or the patient's name typed in does not stay
+    typed = "hi, i really hate needles can i still do it, call 027 555 0199, Aroha"
+    answer = client.post(
+        f"/staff/annotations/{needles.id}/text", data={"csrf_token": csrf, "text": typed}, follow_redirects=False
+    )
+    assert answer.status_code == 303 and answer.headers["location"].endswith(f"#a{needles.id}")
+    kept = {a.id: a.text for a in stored(store)}[needles.id]
+    assert kept == "hi, i really hate needles can i still do it, call 021 123 4567, Alex"
+    entry = audit_rows(client)[0]
+    assert (entry.action, entry.conversation, entry.detail) == (CHANGED_ANNOTATION, PATIENT, None)
+    assert "Saved." in client.get(answer.headers["location"]).text
+
+    answer = client.post(f"/staff/annotations/{details.id}/delete", data={"csrf_token": csrf}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert [a.id for a in stored(store)] == [needles.id]
+    assert audit_rows(client)[0].action == DELETED_ANNOTATION
+    assert "Annotation deleted." in client.get(answer.headers["location"]).text
 
 
 # ---------- forget me and retention

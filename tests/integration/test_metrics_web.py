@@ -44,7 +44,9 @@ def app_with(store: BookingRequestStore, token: Optional[str]):
 
 @pytest.fixture()
 def client(store: BookingRequestStore) -> Iterator[TestClient]:
-    with TestClient(app_with(store, TOKEN)) as test_client:
+    app = app_with(store, TOKEN)
+    app.state.web.staff()  # the console's tables made now, not by the analytics task while a test makes an outbox
+    with TestClient(app) as test_client:
         yield test_client
 
 

@@ -8,8 +8,7 @@
   the other pages until "Show details" (a POST, audited).
 - `POST /staff/review/{ref}/annotate`: the right intent of one message (bot/staff/annotations.py), stored with
   the message masked by neutral placeholders whatever the page showed; audited ("annotated a message").
-- `GET /staff/annotations`: every annotation, and what the training file would hold; `POST
-  /staff/annotations/training.yml` downloads that file (bot/staff/export_annotations.py), audited.
+The list of every annotation and the training file: bot/web/console/annotations_page.py.
 """
 
 from __future__ import annotations
@@ -20,8 +19,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.staff import audit
-from bot.staff.annotations import Annotation, annotation_store
-from bot.staff.export_annotations import build_export
+from bot.staff.annotations import annotation_store
 from bot.staff.intent_choices import domain_intents, intent_groups, label
 from bot.staff.masking import PLACEHOLDERS, mask
 from bot.storage.feedback import FeedbackStore
@@ -29,14 +27,13 @@ from bot.storage.transcripts import Entry
 from bot.web.console.auth import Services, Staff, StaffPost
 from bot.web.console.pages import public_numbers, request_known_values, sender_or_404
 from bot.web.console.services import StaffServices
-from bot.web.console.templates import CONSOLE_HEADERS, clinic_time, render
+from bot.web.console.templates import clinic_time, render
 from bot.web.dependencies import Settings
 
 router = APIRouter(prefix="/staff", tags=["staff console"], include_in_schema=False)
 
 FALLBACK_RESPONSE = "utter_fallback"  # config.yml: the fallback's answer (ask to rephrase)
 RED_FLAG_INTENT = "red_flag"
-TRAINING_FILE = "reviewed.yml"
 
 
 def known_values(staff: StaffServices, sender_id: str, slot_values: List[str]) -> List[str]:
@@ -188,34 +185,3 @@ def annotate(
     )
     staff.audit.record(session.user.username, audit.ANNOTATED, conversation=sender_id, detail=intent)
     return RedirectResponse(f"/staff/review/{ref}?saved={event_id}#m{event_id}", status_code=303)
-
-
-# ---------- all annotations, and the training file
-
-
-@router.get("/annotations")
-def annotations_page(request: Request, staff: Services, session: Staff) -> Response:
-    annotations: List[Annotation] = annotation_store(staff.requests.engine).all(limit=500)
-    refs = staff.refs.refs_for(a.sender_id for a in annotations if a.sender_id)
-    export = build_export(annotation_store(staff.requests.engine).all())
-    context = {
-        "session": session,
-        "page": "review",
-        "annotations": annotations,
-        "refs": refs,
-        "export": export,
-        "label": label,
-    }
-    return render(request, "annotations.html", context)
-
-
-@router.post("/annotations/training.yml")
-def download_training_file(staff: Services, session: StaffPost) -> Response:
-    """What `make export-annotations` writes, as a download (for staff without a terminal)."""
-    export = build_export(annotation_store(staff.requests.engine).all())
-    staff.audit.record(session.user.username, audit.DOWNLOADED_TRAINING_FILE, detail=f"{export.written} examples")
-    return Response(
-        export.yaml,
-        media_type="application/yaml; charset=utf-8",
-        headers={**CONSOLE_HEADERS, "Content-Disposition": f'attachment; filename="{TRAINING_FILE}"'},
-    )
