@@ -30,7 +30,9 @@ from bot.storage.feedback import DOWN, MAX_KEY, RATINGS, UP, FeedbackStore, shar
 
 logger = logging.getLogger(__name__)
 
-WIDGET_MESSAGE_ID = re.compile(r"[0-9a-f]{32}")  # the widget's id of a patient message (randomId(): 16 bytes)
+# The widget's id of a patient message (randomId(): 16 bytes in hex), in its messages' metadata and its ratings; the
+# one place for its format (bot/channels/socketio.py checks messages with it).
+WIDGET_MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
 UP_REACTIONS = frozenset({"like", "love"})
 DOWN_REACTIONS = frozenset({"dislike"})
 UP_EMOJI = ("\U0001f44d", "\u2764")  # 👍 (any skin tone), ❤ / ❤️
@@ -181,13 +183,13 @@ async def apply_rating(
     rating: str,
     channel: str,
     store: Optional[FeedbackStore] = None,
-    pauses: Optional[Tuple[float, ...]] = None,
 ) -> str:
     """Store (or, for REMOVE, take back) a rating of the patient message `message_key` of the conversation
     `sender_id`, off the event loop; one of STORED, REMOVED, UNKNOWN (not a patient message of that conversation),
-    UNAVAILABLE (a database error, logged without ids). `pauses`: LOOKUP_PAUSES by default."""
+    UNAVAILABLE (a database error, logged without ids). A message not found is looked for again after each of
+    LOOKUP_PAUSES: its turn may not be saved yet, by this Rasa process or another one."""
     loop = asyncio.get_running_loop()
-    for pause in (*(LOOKUP_PAUSES if pauses is None else pauses), None):
+    for pause in (*LOOKUP_PAUSES, None):
         try:
             outcome = await loop.run_in_executor(None, _apply, messages, store, sender_id, message_key, rating, channel)
         except Exception as error:  # the patient's rating is lost, never the conversation

@@ -12,8 +12,10 @@ output channel removes it before it calls the Send API and sends nothing to anot
 
 Patients' ratings: each reply sent for a patient message is recorded with the `message_id` the Send API gave it
 (bot/storage/sent_messages.py), so a reaction or Messenger's "Good response" / "Bad response" on that reply
-(bot/channels/events.py) rates the patient message it answered (bot/channels/feedback.py). Ratings are stored in
-the background, in the sender's turn order, like messages.
+(bot/channels/events.py) rates the patient message it answered (bot/channels/feedback.py). The patient's replies never
+wait for that record: it is written in a worker thread while the next reply goes out, and the turn waits for it at
+most REPLY_RECORD_WAIT seconds at its end (a slow database finishes on its own; a failed write only means the reply
+cannot be rated). Ratings are stored in the background, in the sender's turn order, like messages.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 # The largest webhook body accepted (413 before its signature is checked or its JSON parsed, not read further):
 # the arithmetic from Meta's batch size is in bot/processes/request_limits.py, the one place for body limits.
 MAX_WEBHOOK_BYTES = META_WEBHOOK_MAX_BYTES
+# How long (seconds) a turn waits at its end for its replies' ids to be recorded (for ratings), so a rating handled
+# right after the turn finds them; a slower database only holds the sender's next message back this long.
+REPLY_RECORD_WAIT = 1.0
 
 
 async def read_body(request: Request, limit: int = MAX_WEBHOOK_BYTES) -> Optional[bytes]:
@@ -108,6 +113,7 @@ class MetaOutput(OutputChannel):
         self.reply_to: Optional[str] = None  # the patient message (mid) these replies answer; set by MetaInput.handle
         # records (the reply's mid, the conversation, the patient message's mid) for ratings; blocking (worker thread)
         self.record_reply: Optional[Callable[[str, str, str], None]] = None
+        self._recording: Set[asyncio.Future] = set()  # records still being written (`settle` waits for them)
 
     @classmethod
     def name(cls) -> str:
@@ -139,20 +145,37 @@ class MetaOutput(OutputChannel):
         delivered = answer is not None
         self.sent += int(delivered)
         self.failed += int(not delivered)
-        await self._remember_reply(recipient_id, answer)
+        self._remember_reply(recipient_id, answer)
         return delivered
 
-    async def _remember_reply(self, recipient_id: str, answer: Optional[Dict[str, Any]]) -> None:
-        """Record the Send API's `message_id` of a reply to a patient message, so a rating of the reply rates that
-        message; a failure only means the reply cannot be rated."""
+    def _remember_reply(self, recipient_id: str, answer: Optional[Dict[str, Any]]) -> None:
+        """Start recording the Send API's `message_id` of a reply to a patient message (so a rating of the reply rates
+        that message) in a worker thread, without waiting: the patient's next reply does not wait for the database."""
         sent_mid = answer.get("message_id") if isinstance(answer, dict) else None
         if not (self.reply_to and self.record_reply and isinstance(sent_mid, str) and sent_mid):
             return
         record = functools.partial(self.record_reply, sent_mid, recipient_id, self.reply_to)
         try:
-            await asyncio.get_running_loop().run_in_executor(None, record)
-        except Exception as error:
+            future = asyncio.get_running_loop().run_in_executor(None, record)
+        except RuntimeError as error:  # the executor is shut down (the server is stopping)
             logger.warning("%s channel: a reply's id was not recorded (%s)", self.name(), type(error).__name__)
+            return
+        self._recording.add(future)
+        future.add_done_callback(self._recorded)
+
+    def _recorded(self, future: asyncio.Future) -> None:
+        self._recording.discard(future)
+        error = None if future.cancelled() else future.exception()
+        if error is not None:  # only the reply cannot be rated; its type only: a database error may quote ids
+            logger.warning("%s channel: a reply's id was not recorded (%s)", self.name(), type(error).__name__)
+
+    async def settle(self, timeout: float) -> None:
+        """Wait at most `timeout` seconds for the replies' ids still being recorded; the late ones carry on alone."""
+        if not self._recording:
+            return
+        _, late = await asyncio.wait(set(self._recording), timeout=timeout)
+        if late:
+            logger.warning("%s channel: %d replies' ids still being recorded (a slow database)", self.name(), len(late))
 
     async def send_action(self, recipient_id: str, action: str) -> None:
         """A sender action ("mark_seen", "typing_on", "typing_off"); best effort, never retried."""
@@ -279,14 +302,9 @@ class MetaInput(InputChannel):
         """Remember that the page's message `sent_mid` answered the patient message `reply_to` (blocking)."""
         self.sent_messages.record(sent_mid, conversation_id, reply_to)
 
-    def check(self, body: bytes, signature: Optional[str]) -> Tuple[int, str, List[IncomingMessage]]:
-        """(status, body, messages) for a webhook POST with its raw body and signature header, before the
-        messages are checked against the ones already handled (`receive` does both)."""
-        status, text, parsed = self.check_all(body, signature)
-        return status, text, parsed.messages
-
-    def check_all(self, body: bytes, signature: Optional[str]) -> Tuple[int, str, ParsedWebhook]:
-        """`check` with the ratings too (in the ParsedWebhook); nothing for a refused webhook."""
+    def check(self, body: bytes, signature: Optional[str]) -> Tuple[int, str, ParsedWebhook]:
+        """(status, body, the messages and ratings) for a webhook POST with its raw body and signature header, before
+        the messages are checked against the ones already handled (`receive` does both); nothing for a refused one."""
         refused = ParsedWebhook()
         if len(body) > MAX_WEBHOOK_BYTES:
             logger.warning("%s channel: webhook refused, body over %d bytes", self.name(), MAX_WEBHOOK_BYTES)
@@ -329,19 +347,14 @@ class MetaInput(InputChannel):
             logger.debug("%s channel: ignored %s", self.name(), dict(parsed.ignored))
         return 200, "EVENT_RECEIVED", ParsedWebhook(messages, ratings, parsed.ignored)
 
-    async def receive(self, body: bytes, signature: Optional[str]) -> Tuple[int, str, List[IncomingMessage]]:
-        """(status, body, new messages to handle) for a webhook POST with its raw body and signature header.
+    async def receive(
+        self, body: bytes, signature: Optional[str]
+    ) -> Tuple[int, str, List[IncomingMessage], List[IncomingRating]]:
+        """(status, body, new messages to handle, ratings) for a webhook POST with its raw body and signature header.
 
         A message already handled (by this or another Rasa process sharing the database) is left out.
         """
-        status, text, messages, _ = await self.receive_all(body, signature)
-        return status, text, messages
-
-    async def receive_all(
-        self, body: bytes, signature: Optional[str]
-    ) -> Tuple[int, str, List[IncomingMessage], List[IncomingRating]]:
-        """`receive` with the webhook's ratings too."""
-        status, text, parsed = self.check_all(body, signature)
+        status, text, parsed = self.check(body, signature)
         messages = parsed.messages
         if not messages:
             return status, text, messages, parsed.ratings
@@ -401,6 +414,7 @@ class MetaInput(InputChannel):
             finally:
                 if output.sent == 0:
                     await output.send_action(conversation_id, "typing_off")
+                await output.settle(REPLY_RECORD_WAIT)  # a rating after this turn finds its replies
 
     async def rate(self, rating: IncomingRating) -> Optional[str]:
         """Store a patient's rating of one of the page's replies against the patient message it answered; the
@@ -420,9 +434,10 @@ class MetaInput(InputChannel):
             if reply_to is None:
                 logger.info("%s channel: a rating of a message that answered no message of this patient", self.name())
                 return None
-            # the turn is saved (its lock is free): no need to look for the patient message again later
-            messages, channel = self.patient_messages, self.name()
-            return await apply_rating(messages, conversation_id, reply_to, rating.rating, channel, pauses=())
+            # This process's turn is over, but the webhooks are shared out among the Rasa processes: the turn that
+            # answered may be another process's, not saved yet. The patient message is looked for again after
+            # LOOKUP_PAUSES (only a rating that finds none waits; the sender's next message waits behind it).
+            return await apply_rating(self.patient_messages, conversation_id, reply_to, rating.rating, self.name())
 
     def schedule(
         self, messages: Iterable[IncomingMessage], on_new_message: OnNewMessage, ratings: Iterable[IncomingRating] = ()
@@ -465,7 +480,7 @@ class MetaInput(InputChannel):
                 logger.warning("%s channel: webhook refused, body over %d bytes", self.name(), MAX_WEBHOOK_BYTES)
                 return response.text("payload too large", status=413)
             self._app = self._app or request.app  # where the tracker store is (conversations_db_url)
-            status, text, messages, ratings = await self.receive_all(body, request.headers.get(SIGNATURE_HEADER))
+            status, text, messages, ratings = await self.receive(body, request.headers.get(SIGNATURE_HEADER))
             if messages or ratings:
                 self.schedule(messages, limited(on_new_message), ratings)
             return response.text(text, status=status)

@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
 from typing import Any, Awaitable, Callable, Dict, Iterable, Optional
 
@@ -70,7 +69,14 @@ from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 
-from bot.channels.feedback import STORED, PatientMessages, RateLimit, apply_rating, widget_rating
+from bot.channels.feedback import (
+    STORED,
+    WIDGET_MESSAGE_ID,
+    PatientMessages,
+    RateLimit,
+    apply_rating,
+    widget_rating,
+)
 from bot.channels.message_limits import clean_text, limited, too_long
 from bot.channels.recent_ids import SeenMessages, conversations_db_url
 from bot.channels.sender_ids import WEB, WEB_SESSION_ID, namespaced
@@ -83,7 +89,6 @@ NOT_JOINED = "not_joined"  # the socket has not joined a session (no session_req
 OTHER_SESSION = "other_session"  # the message names another session than the one the socket joined
 MALFORMED = "malformed"  # not a dict, message not a string, metadata not a dict
 MESSAGE_ID_KEY = "message_id"  # in a message's metadata: the widget's id of the patient's message (kept on Retry)
-MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
 FEEDBACK_EVT = "feedback"  # the widget's rating of an answer: {"message_id": <patient message>, "rating": "up"|"down"}
 TOO_MANY = "too_many"  # more ratings than RATINGS_PER_MINUTE from one socket
 RATINGS_PER_MINUTE = 30
@@ -127,7 +132,7 @@ def message_metadata(data: Dict, key: Optional[str]) -> Optional[Dict]:
 def widget_message_id(metadata: Dict) -> Optional[str]:
     """The widget's id of the patient's message (32 hex digits, the same on Retry), or None."""
     message_id = metadata.get(MESSAGE_ID_KEY)
-    return message_id if isinstance(message_id, str) and MESSAGE_ID.fullmatch(message_id) else None
+    return message_id if isinstance(message_id, str) and WIDGET_MESSAGE_ID.fullmatch(message_id) else None
 
 
 class AnswerOutput(SocketIOOutput):

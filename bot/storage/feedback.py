@@ -13,14 +13,13 @@ It holds no text. "Forget me" deletes a conversation's ratings (`forget`), reten
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Optional
 
 import sqlalchemy as sa
 
 from bot.storage.booking_requests import database_url, shared_store
-from bot.storage.times import as_utc, utc_now
+from bot.storage.times import utc_now
 
 UP, DOWN = "up", "down"
 RATINGS = (UP, DOWN)
@@ -39,15 +38,6 @@ feedback_table = sa.Table(
     sa.UniqueConstraint("sender_id", "message_key", name="uq_feedback_message"),
     sa.Index("ix_feedback_sender_at", "sender_id", "at"),
 )
-
-
-@dataclass(frozen=True)
-class Feedback:
-    sender_id: str
-    message_key: str
-    rating: str  # "up" | "down"
-    at: datetime
-    channel: Optional[str] = None
 
 
 class FeedbackStore:
@@ -99,15 +89,6 @@ class FeedbackStore:
         query = sa.select(t.message_key, t.rating).where(t.sender_id == sender_id)
         with self.engine.connect() as conn:
             return {row.message_key: row.rating for row in conn.execute(query)}
-
-    def since(self, moment: datetime, limit: int = 1000) -> List[Feedback]:
-        """Ratings at or after `moment`, oldest first."""
-        t = feedback_table.c
-        query = sa.select(feedback_table).where(t.at >= moment).order_by(t.at, t.id).limit(limit)
-        with self.engine.connect() as conn:
-            return [
-                Feedback(r.sender_id, r.message_key, r.rating, as_utc(r.at), r.channel) for r in conn.execute(query)
-            ]
 
     def forget(self, sender_id: str) -> int:
         """ "Forget me": every rating of the conversation."""

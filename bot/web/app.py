@@ -55,9 +55,11 @@ def widget_defaults(settings: WebSettings) -> Dict[str, str]:
         "footnote": response_text("utter_widget_footnote"),
         # under a message that got no answer in time (with Retry): the clinic's other routes, from the clinic profile
         "contactText": response_text("utter_widget_no_answer", contact_route=load_profile().contact_route()),
-        # "Was this helpful?" under the latest answer, and the thanks once the patient rated it
+        # "Was this helpful?" under the latest answer, the thanks once the patient rated it, the 👍 / 👎 buttons' names
         "feedbackQuestion": response_text("utter_widget_feedback_question"),
         "feedbackThanks": response_text("utter_widget_feedback_thanks"),
+        "feedbackUp": response_text("utter_widget_feedback_up"),
+        "feedbackDown": response_text("utter_widget_feedback_down"),
     }
 
 

@@ -412,7 +412,7 @@ def test_a_delivery_is_remembered_in_the_conversations_database(stack, fake_grap
         ChannelSettings.load(MessengerInput.platform, None, meta_env(fake_graph.url)),
         seen=SeenMessages(stack.tracker_db_url()),
     )
-    assert asyncio.run(another_process.receive(body, sign(TEST_APP_SECRET, body))) == (200, "EVENT_RECEIVED", [])
+    assert asyncio.run(another_process.receive(body, sign(TEST_APP_SECRET, body))) == (200, "EVENT_RECEIVED", [], [])
     # and the other way round: a message another process took is not handled by the server
     taken = json.dumps(webhook("facebook", page, text(psid, page, "can I see a physio at the same time?"))).encode()
     assert len(asyncio.run(another_process.receive(taken, sign(TEST_APP_SECRET, taken)))[2]) == 1

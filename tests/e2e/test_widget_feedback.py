@@ -14,8 +14,9 @@ import sqlite3
 import time
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -176,6 +177,9 @@ class RatingFakeRasa(FakeRasa):
         super().__init__()
         self.ratings: List[Dict[str, Any]] = []
         self.refuse: Optional[str] = None
+        self.delays: Dict[str, float] = {}  # rating -> seconds the server takes over it
+        self.stored: Dict[str, str] = {}  # message id -> the rating stored last (the last one to finish wins)
+        self.in_flight = self.most_in_flight = 0
         self.sio.on("feedback", self.feedback)
 
     async def user_uttered(self, sid: str, data: Dict) -> None:
@@ -191,29 +195,53 @@ class RatingFakeRasa(FakeRasa):
             await self.sio.emit("bot_uttered", {"text": "Hi, Anna from the clinic here"}, room=room)
 
     async def feedback(self, sid: str, data: Dict) -> Dict[str, Any]:
+        """Like the real channel, ratings are handled concurrently (python-socketio runs each event in a task)."""
         self.ratings.append(data)
-        if data.get("message_id") == self.refuse:
-            return {"ok": False, "reason": "unknown_message"}
-        return {"ok": True}
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delays.get(data.get("rating"), 0))
+            if data.get("message_id") == self.refuse:
+                return {"ok": False, "reason": "unknown_message"}
+            self.stored[data["message_id"]] = data["rating"]
+            return {"ok": True}
+        finally:
+            self.in_flight -= 1
 
     def message_id(self, text: str) -> str:
         return next(r["metadata"]["message_id"] for r in self.received if r["message"] == text)
 
 
-@pytest.fixture()
-def fake_page(stack, context) -> Iterator:
+@contextmanager
+def fake_host_page(stack, context, attributes: str = "") -> Iterator:
+    """(page, fake server): the stack's widget bundle (no loader: its built-in words) on a host page, talking to a
+    RatingFakeRasa; `attributes`: more data- attributes of its <script> tag."""
     with urllib.request.urlopen(f"{stack.web_url}/healthz", timeout=10) as response:  # noqa: S310 (loopback)
         bundle = json.loads(response.read())["widget"]["file"]
     with RatingFakeRasa() as fake:
         fake.host_page = (
             "<!doctype html><html lang='en'><head><title>Host page</title></head><body><main><h1>Host</h1></main>"
-            f"<script src='{stack.web_url}/widget/{bundle}' data-server-url='{fake.url}'></script></body></html>"
+            f"<script src='{stack.web_url}/widget/{bundle}' data-server-url='{fake.url}' {attributes}></script>"
+            "</body></html>"
         )
         page = context.new_page()
         page.goto(f"{fake.url}/host.html")
         open_widget(page)
         expect(bot_message(page, "Hello from the fake server")).to_be_visible(timeout=10_000)
         yield page, fake
+
+
+@pytest.fixture()
+def fake_page(stack, context) -> Iterator:
+    with fake_host_page(stack, context) as page_and_fake:
+        yield page_and_fake
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return check()
 
 
 def test_no_row_under_the_welcome_or_a_staff_message_and_a_refused_rating_is_taken_back(fake_page):
@@ -240,6 +268,57 @@ def test_no_row_under_the_welcome_or_a_staff_message_and_a_refused_rating_is_tak
     expect(rate_row(page)).to_contain_text(QUESTION, timeout=10_000)
     assert pressed(rate_row(page)) == []
     expect(bot_message(page, "More about staff").locator(".rated")).to_have_text("Helpful")
+
+
+def test_a_quick_change_of_mind_stores_the_choice_shown(fake_page):
+    """👍 then 👎 at once: the server handles ratings concurrently, so two in flight could be stored in either order
+    (here the 👍 takes longer: it would be stored last). The widget sends one at a time per message: the shown
+    choice is the stored one."""
+    page, fake = fake_page
+    send(page, "quick")
+    expect(bot_message(page, "More about quick").locator(".rate")).to_have_count(1, timeout=10_000)
+    mid, row = fake.message_id("quick"), rate_row(page)
+    fake.delays = {"up": 0.8, "down": 0.05}
+    row.get_by_role("button", name="Helpful", exact=True).click()
+    row.get_by_role("button", name="Not helpful").click()
+    assert pressed(row) == ["Not helpful"]
+    assert wait_until(lambda: len(fake.ratings) == 2 and fake.in_flight == 0), fake.ratings
+    time.sleep(1.0)  # nothing more is sent
+    assert fake.stored == {mid: "down"} and pressed(row) == ["Not helpful"]  # the one shown is the one stored
+    assert [r["rating"] for r in fake.ratings] == ["up", "down"]  # the 👎 went once the 👍 was answered
+    assert fake.most_in_flight == 1
+
+    # 👍, 👎, 👍 while the first is in flight: the shown choice is the one already sent, nothing more goes
+    row.get_by_role("button", name="Helpful", exact=True).click()
+    row.get_by_role("button", name="Not helpful").click()
+    row.get_by_role("button", name="Helpful", exact=True).click()
+    assert wait_until(lambda: len(fake.ratings) == 3 and fake.in_flight == 0), fake.ratings
+    time.sleep(1.0)
+    assert [r["rating"] for r in fake.ratings] == ["up", "down", "up"] and fake.most_in_flight == 1
+    assert fake.stored == {mid: "up"} and pressed(row) == ["Helpful"]
+
+    page.reload()  # the stored choice is known as stored: nothing is sent again once the widget is back online
+    expect(rate_row(page)).to_contain_text(THANKS, timeout=10_000)
+    wait_online(page, 10_000)
+    time.sleep(1.0)
+    assert len(fake.ratings) == 3 and pressed(rate_row(page)) == ["Helpful"]
+
+
+def test_the_rows_words_are_settings(stack, context):
+    """The buttons' names and the marks are the feedbackUp / feedbackDown settings (the loader gives the domain's
+    words: tests/unit/test_web_assets.py); here the <script> tag's data- attributes."""
+    words = "data-feedback-up='Yes, it helped' data-feedback-down='It did not help' data-feedback-question='Any use?'"
+    with fake_host_page(stack, context, words) as (page, fake):
+        send(page, "first")
+        row = rate_row(page)
+        expect(row).to_contain_text("Any use?", timeout=10_000)
+        expect(row.get_by_role("button", name="Helpful", exact=True)).to_have_count(0)
+        row.get_by_role("button", name="It did not help").click()
+        assert wait_until(lambda: fake.ratings == [{"message_id": fake.message_id("first"), "rating": "down"}])
+        send(page, "second")
+        expect(bot_message(page, "More about second").locator(".rate")).to_have_count(1, timeout=10_000)
+        expect(bot_message(page, "More about first").locator(".rated")).to_have_text("It did not help")
+        expect(row.get_by_role("button", name="Yes, it helped")).to_have_attribute("aria-pressed", "false")
 
 
 # ---------- the socket.io channel: the message id, reply_to, and the attacks on `feedback`

@@ -231,11 +231,11 @@ def test_two_channels_on_one_database_refuse_a_redelivery(db_url):
     event["message"] = {"mid": "m_dedup_1", "text": "do I need a GP referral?"}
     body = json.dumps({"object": "page", "entry": [{"id": "9", "time": 1, "messaging": [event]}]}).encode()
     process_a, process_b = channel(db_url), channel(db_url)
-    _, _, messages = asyncio.run(process_a.receive(body, sign("s", body)))
+    _, _, messages, _ = asyncio.run(process_a.receive(body, sign("s", body)))
     assert [m.mid for m in messages] == ["m_dedup_1"]
-    assert asyncio.run(process_b.receive(body, sign("s", body))) == (200, "EVENT_RECEIVED", [])
+    assert asyncio.run(process_b.receive(body, sign("s", body))) == (200, "EVENT_RECEIVED", [], [])
     restarted = channel(db_url)
-    assert asyncio.run(restarted.receive(body, sign("s", body))) == (200, "EVENT_RECEIVED", [])
+    assert asyncio.run(restarted.receive(body, sign("s", body))) == (200, "EVENT_RECEIVED", [], [])
     # the Instagram channel shares the table; its keys are its own
     assert len(rows(db_url)) == 1
 

@@ -297,7 +297,7 @@ def test_without_an_app_secret_every_webhook_is_refused():
     locked = channel({})
     body = json.dumps(payload(event(PSID, message={"mid": "n1", "text": "hi"}))).encode()
     for signature in (None, sign("", body), sign("anything", body)):
-        assert receive(locked, body, signature) == (403, "forbidden", [])
+        assert receive(locked, body, signature) == (403, "forbidden", [], [])
     assert locked.verification({"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"})[0] == 403
 
 
@@ -306,9 +306,9 @@ def test_receive_checks_signature_object_and_duplicates(tmp_path):
     body = json.dumps(payload(event(PSID, message={"mid": "r1", "text": "hi"}))).encode()
     assert receive(fb, body, None)[0] == 403
     assert receive(fb, body, sign("wrong", body))[0] == 403
-    status, _, messages = receive(fb, body, sign("s", body))
+    status, _, messages, _ = receive(fb, body, sign("s", body))
     assert status == 200 and [m.text for m in messages] == ["hi"]
-    assert receive(fb, body, sign("s", body)) == (200, "EVENT_RECEIVED", [])  # redelivery
+    assert receive(fb, body, sign("s", body)) == (200, "EVENT_RECEIVED", [], [])  # redelivery
     wrong_object = json.dumps(payload(event(PSID, message={"mid": "r2", "text": "hi"}), obj="instagram")).encode()
     assert receive(fb, wrong_object, sign("s", wrong_object))[0] == 400
     ig = channel(cls=InstagramInput)
@@ -326,7 +326,7 @@ def test_conversation_ids_are_namespaced_by_channel():
 def test_messages_reach_rasa_under_the_namespaced_id():
     fb = channel()
     body = json.dumps(payload(event(PSID, message={"mid": "ns1", "text": "hi"}))).encode()
-    _, _, [incoming] = receive(fb, body, sign("s", body))
+    _, _, [incoming], _ = receive(fb, body, sign("s", body))
     reached: List[UserMessage] = []
     actions: List[Tuple[str, str]] = []
 
@@ -347,7 +347,7 @@ def test_messages_reach_rasa_under_the_namespaced_id():
 def test_the_turn_lock_is_keyed_on_the_namespaced_id():
     fb = channel()
     body = json.dumps(payload(event(PSID, message={"mid": "lk1", "text": "hi"}))).encode()
-    _, _, [incoming] = receive(fb, body, sign("s", body))
+    _, _, [incoming], _ = receive(fb, body, sign("s", body))
     held: List[List[str]] = []
 
     async def on_new_message(message: UserMessage) -> None:
@@ -368,7 +368,7 @@ def test_messages_from_ids_that_are_not_meta_ids_are_ignored_without_logging_the
     events = [event(sender, message={"mid": "bad1", "text": "hi"}), event(PSID, message={"mid": "ok1", "text": "yo"})]
     body = json.dumps(payload(*events)).encode()
     with caplog.at_level(logging.DEBUG, logger="bot.channels"):
-        status, _, messages = receive(fb, body, sign("s", body))
+        status, _, messages, _ = receive(fb, body, sign("s", body))
     assert status == 200 and [(m.sender_id, m.text) for m in messages] == [(PSID, "yo")]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == ["facebook channel: 1 messages ignored, their sender id is not a Meta id"]
@@ -381,14 +381,14 @@ def test_a_body_over_the_limit_gets_413_before_the_signature_check_or_parsing(ca
     message = {"mid": "big1", "text": "x" * MAX_WEBHOOK_BYTES}
     body = json.dumps(payload(event(PSID, message=message))).encode()
     with caplog.at_level(logging.WARNING, logger="bot.channels"):
-        assert receive(fb, body, sign("s", body)) == (413, "payload too large", [])  # even validly signed
+        assert receive(fb, body, sign("s", body)) == (413, "payload too large", [], [])  # even validly signed
         assert receive(fb, body, None)[0] == 413
         assert receive(channel({}), body, None)[0] == 413
     assert "body over 1048576 bytes" in caplog.text
     # exactly at the limit: read (then refused for its signature, or handled)
     at_limit = b" " * (MAX_WEBHOOK_BYTES - len(BODY)) + BODY
     assert receive(fb, at_limit, sign("wrong", at_limit))[0] == 403
-    assert receive(fb, at_limit, sign("s", at_limit)) == (200, "EVENT_RECEIVED", [])
+    assert receive(fb, at_limit, sign("s", at_limit)) == (200, "EVENT_RECEIVED", [], [])
     assert receive(fb, at_limit + b" ", sign("s", at_limit + b" "))[0] == 413
 
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
 import pytest
 import sqlalchemy as sa
 
-from bot.channels.events import parse_webhook
+from bot.channels.events import IncomingMessage, parse_webhook
 from bot.channels.feedback import (
     REMOVE,
     STORED,
@@ -234,16 +236,16 @@ def test_no_tracker_yet_means_no_message(tmp_path):
     assert not PatientMessages(None).sent(ME, MINE)
 
 
-def test_apply_rating_stores_replaces_and_refuses(conversations, store_url, caplog):
+def test_apply_rating_stores_replaces_and_refuses(conversations, store_url, caplog, monkeypatch):
+    monkeypatch.setattr("bot.channels.feedback.LOOKUP_PAUSES", (0.01,))
     store = FeedbackStore(shared_store(store_url).engine)
     with caplog.at_level(logging.DEBUG):
-        assert asyncio.run(apply_rating(conversations, ME, MINE, "down", "socketio", store, pauses=())) == STORED
+        assert asyncio.run(apply_rating(conversations, ME, MINE, "down", "socketio", store)) == STORED
         assert store.ratings_for(ME) == {MINE: "down"}
-        assert asyncio.run(apply_rating(conversations, ME, MINE, "up", "socketio", store, pauses=())) == STORED
+        assert asyncio.run(apply_rating(conversations, ME, MINE, "up", "socketio", store)) == STORED
         assert store.ratings_for(ME) == {MINE: "up"}
-        refused = apply_rating(conversations, ME, THEIRS, "down", "socketio", store, pauses=(0.01,))
-        assert asyncio.run(refused) == UNKNOWN
-        assert asyncio.run(apply_rating(conversations, ME, MINE, REMOVE, "socketio", store, pauses=())) == "removed"
+        assert asyncio.run(apply_rating(conversations, ME, THEIRS, "down", "socketio", store)) == UNKNOWN
+        assert asyncio.run(apply_rating(conversations, ME, MINE, REMOVE, "socketio", store)) == "removed"
     assert store.ratings_for(ME) == {} and store.ratings_for(OTHER) == {}
     logged = caplog.text
     for secret in (ME, OTHER, MINE, THEIRS):
@@ -294,12 +296,130 @@ def test_replies_to_a_patient_message_are_recorded_and_others_are_not(store_url)
     sent = SentMessages(shared_store(store_url).engine)
     answer = MessengerOutput(FakeClient())
     answer.reply_to, answer.record_reply = "m_patient", sent.record
-    asyncio.run(answer.send_text_message("messenger:1", "one\n\ntwo"))
+
+    async def reply() -> None:
+        await answer.send_text_message("messenger:1", "one\n\ntwo")
+        await answer.settle(5)  # as MetaInput.handle does at the end of a turn
+
+    asyncio.run(reply())
     assert [sent.reply_to(f"m_sent_{n}", "messenger:1") for n in (1, 2)] == ["m_patient", "m_patient"]
     staff = MessengerOutput(FakeClient(), message_tag="HUMAN_AGENT")  # a staff member's message: no reply_to
     staff.record_reply = sent.record
     asyncio.run(staff.send_text_message("messenger:2", "Hello, this is Anna"))
     assert sent.reply_to("m_sent_1", "messenger:2") is None
+
+
+class TimedClient(FakeClient):
+    """FakeClient that also notes when each message (not a sender action) was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.message_times: List[float] = []
+
+    async def send(self, body: Dict[str, Any], what: str, retry: bool = True) -> Optional[Dict[str, Any]]:
+        if "message" in body:
+            self.message_times.append(time.monotonic())
+        return await super().send(body, what, retry)
+
+
+@pytest.mark.parametrize("trouble", ["slow", "failing"])
+def test_a_slow_or_failing_database_neither_delays_nor_loses_the_patients_replies(
+    store_url, tmp_path, monkeypatch, caplog, trouble
+):
+    """Recording a reply's id (for ratings) happens beside the conversation: a busy SQLite file or an unreachable
+    PostgreSQL server does not hold the patient's replies back, and the turn waits for it at most
+    REPLY_RECORD_WAIT; a slow write still lands, a failed one is logged by its type only."""
+    monkeypatch.setattr("bot.channels.meta.REPLY_RECORD_WAIT", 0.3)
+    channel = meta_channel(MessengerInput, store_url, tracker(tmp_path, []))
+    channel.client = client = TimedClient()
+    writes = threading.Semaphore(0)
+
+    def record(sent_mid: str, conversation: str, reply_to: str) -> None:  # 2 s per write, or an error quoting ids
+        time.sleep(2.0)
+        if trouble == "failing":
+            raise sa.exc.OperationalError(f"INSERT {sent_mid} {reply_to}", {}, Exception("database is locked"))
+        channel.sent_messages.record(sent_mid, conversation, reply_to)
+        writes.release()
+
+    channel.record_reply = record  # type: ignore[method-assign]
+
+    async def answer(message: Any) -> None:
+        for part in ("one", "two", "three"):
+            await message.output_channel.send_text_message(message.sender_id, part)
+
+    incoming = IncomingMessage(PSID, "hi", "text", "m_patient_1", "m_patient_1", PAGE)
+
+    async def turn() -> float:
+        start = time.monotonic()
+        await channel.handle(incoming, answer)
+        return start
+
+    with caplog.at_level(logging.DEBUG):
+        started = time.monotonic()
+        start = asyncio.run(turn())  # asyncio.run returns once the worker threads are done too
+        ended = time.monotonic()
+    assert len(client.message_times) == 3, "every reply went out"
+    assert client.message_times[-1] - start < 1.0, "the replies did not wait for the database (2 s a write)"
+    assert ended - started >= 2.0  # the writes carried on after the turn
+    conversation = f"messenger:{PSID}"
+    recorded = [channel.sent_messages.reply_to(f"m_sent_{n}", conversation) for n in (3, 4, 5)]  # after 2 actions
+    if trouble == "slow":
+        assert all(writes.acquire(timeout=5) for _ in range(3))
+        assert recorded == ["m_patient_1"] * 3, "a slow write still lands: the replies can be rated"
+        assert "3 replies' ids still being recorded" in caplog.text
+    else:
+        assert recorded == [None] * 3
+        assert caplog.text.count("a reply's id was not recorded (OperationalError)") == 3
+    for secret in (PSID, "m_patient_1", "m_sent_"):
+        assert secret not in caplog.text
+
+
+def test_the_turn_waits_for_a_quick_record_so_a_rating_right_after_it_finds_the_reply(store_url, tmp_path):
+    conversation = f"messenger:{PSID}"
+    channel = meta_channel(MessengerInput, store_url, tracker(tmp_path, [user(conversation, "m_patient_2")]))
+    channel.client = FakeClient()
+
+    def record(sent_mid: str, conversation: str, reply_to: str) -> None:
+        time.sleep(0.2)  # a database that takes a moment, well within REPLY_RECORD_WAIT
+        channel.sent_messages.record(sent_mid, conversation, reply_to)
+
+    channel.record_reply = record  # type: ignore[method-assign]
+
+    async def answer(message: Any) -> None:
+        await message.output_channel.send_text_message(message.sender_id, "an answer")
+
+    # the reply is the third send (after mark_seen and typing_on): the fake Graph API names it m_sent_3
+    reaction = {"reaction": "dislike", "action": "react", "mid": "m_sent_3"}
+    [rating] = parse_webhook(payload(event(reaction=reaction))).ratings
+
+    async def turn_then_rating() -> Optional[str]:
+        incoming = IncomingMessage(PSID, "hi", "text", "m_patient_2", "m_patient_2", PAGE)
+        handled = asyncio.ensure_future(channel.handle(incoming, answer))
+        await asyncio.sleep(0)  # the rating arrives while the turn is under way: it waits for the turn's lock
+        outcome = await channel.rate(rating)
+        await handled
+        return outcome
+
+    assert asyncio.run(turn_then_rating()) == STORED
+    assert FeedbackStore(shared_store(store_url).engine).ratings_for(conversation) == {"m_patient_2": "down"}
+
+
+def test_a_rating_waits_for_a_turn_another_rasa_process_has_not_saved_yet(store_url, tmp_path, monkeypatch):
+    """Webhooks are shared out among the Rasa processes: a reaction can reach this process while the process that
+    answered is still saving the turn. The rating is stored once the patient message is in the tracker."""
+    monkeypatch.setattr("bot.channels.feedback.LOOKUP_PAUSES", (0.1, 0.2, 0.4, 0.8))
+    conversation = f"messenger:{PSID}"
+    channel = meta_channel(MessengerInput, store_url, tracker(tmp_path, []))
+    channel.sent_messages.record("m_reply", conversation, "m_patient")  # the other process sent the reply
+    reaction = {"reaction": "like", "action": "react", "mid": "m_reply"}
+    [rating] = parse_webhook(payload(event(reaction=reaction))).ratings
+    saved = threading.Timer(0.3, tracker, (tmp_path, [user(conversation, "m_patient")]))  # ... and saves its turn
+    saved.start()
+    try:
+        assert asyncio.run(channel.rate(rating)) == STORED
+    finally:
+        saved.join()
+    assert FeedbackStore(shared_store(store_url).engine).ratings_for(conversation) == {"m_patient": "up"}
 
 
 def meta_channel(cls, store_url: str, tracker_url: str):
@@ -310,7 +430,8 @@ def meta_channel(cls, store_url: str, tracker_url: str):
 
 
 @pytest.mark.parametrize("cls, prefix", [(MessengerInput, "messenger"), (InstagramInput, "instagram")])
-def test_a_rating_of_a_reply_rates_the_patient_message_it_answered(store_url, tmp_path, cls, prefix):
+def test_a_rating_of_a_reply_rates_the_patient_message_it_answered(store_url, tmp_path, cls, prefix, monkeypatch):
+    monkeypatch.setattr("bot.channels.feedback.LOOKUP_PAUSES", (0.01,))
     conversation = f"{prefix}:{PSID}"
     tracker_url = tracker(tmp_path, [user(conversation, "m_patient")])
     channel = meta_channel(cls, store_url, tracker_url)

@@ -92,3 +92,30 @@ def test_widget_source_never_uses_html_injection():
 def test_bundle_stays_under_its_size_budget():
     """Issue #15: the whole bundle (socket.io-client included) stays under 30 KB gzipped, as served."""
     assert len(build_bundle().script.gzipped) < 30 * 1000
+
+
+FEEDBACK_WORDS = {
+    "feedbackQuestion": "utter_widget_feedback_question",
+    "feedbackThanks": "utter_widget_feedback_thanks",
+    "feedbackUp": "utter_widget_feedback_up",
+    "feedbackDown": "utter_widget_feedback_down",
+}
+
+
+def test_the_feedback_rows_words_are_domain_responses_given_by_the_loader():
+    """Patient-facing words live in domain/: the loader gives them to the widget; the widget's built-in fallbacks
+    (when it is embedded without the loader) are the same words, and it has no other copy of them."""
+    from bot.responses import response_text
+    from bot.web.app import widget_defaults
+    from bot.web.settings import WebSettings
+
+    defaults = widget_defaults(WebSettings.from_env())
+    loader = loader_script(build_bundle(), defaults).body.decode()
+    source = (WIDGET / "src" / "widget.js").read_text()
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("/*", "*", "//")))
+    for key, response in FEEDBACK_WORDS.items():
+        words = response_text(response)
+        assert defaults[key] == words
+        assert f"{json.dumps(key)}: {json.dumps(words)}" in loader
+        assert f"setting({json.dumps(key)}, {json.dumps(words)})" in source
+        assert code.count(json.dumps(words)) == 1, f"{words!r} written once in widget.js' code, as the fallback"

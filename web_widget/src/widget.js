@@ -38,6 +38,8 @@ const config = {
   timeZone: setting("timeZone", "Pacific/Auckland"),
   feedbackQuestion: setting("feedbackQuestion", "Was this helpful?"),
   feedbackThanks: setting("feedbackThanks", "Thanks for your feedback."),
+  feedbackUp: setting("feedbackUp", "Helpful"),
+  feedbackDown: setting("feedbackDown", "Not helpful"),
 };
 
 const USER_EVENT = "user_uttered";
@@ -350,7 +352,7 @@ const LATE = "Connected, but no answer yet: Retry, or contact the clinic.";
 
 /* "Was this helpful?" under the latest answer: the replies to a patient message carry its id (reply_to); the
    welcome and staff messages do not. Earlier rated answers keep a mark. */
-const RATED = { up: "Helpful", down: "Not helpful" };
+const RATED = { up: config.feedbackUp, down: config.feedbackDown }; // the buttons' names and the marks
 const ask = el("span");
 const rateRow = el("div", { class: "rate" }, [ask]);
 Object.keys(RATED).forEach((r) =>
@@ -587,23 +589,25 @@ function flush() {
 }
 
 /* Ratings not stored yet go once this socket has joined the session. Refused for good (not a message of this
-   conversation): the choice is taken back; too many or a database error: tried again later. */
+   conversation): the choice is taken back; too many or a database error: tried again later. One rating per message
+   in flight (the server would store two at once in any order): a choice changed meanwhile goes when it is answered. */
 const inflight = {};
 
 function sendRatings() {
   if (!confirmed || joined !== state.sessionId) return;
   Object.entries(state.ratings).forEach(([mid, x]) => {
-    const key = mid + x.r;
-    if (x.s || inflight[key]) return;
-    inflight[key] = 1;
+    if (x.s || inflight[mid]) return;
+    inflight[mid] = 1;
     socket.emit("feedback", { message_id: mid, rating: x.r }, (answer = {}) => {
-      delete inflight[key];
+      delete inflight[mid];
+      let changed;
       update((s) => {
         const now = s.ratings[mid] || {};
-        if (now.r !== x.r) return;
+        if (now.r && now.r !== x.r) return (changed = 1);
         if (answer.ok) now.s = 1;
         else if (/^(unk|mal)/.test(answer.reason)) delete s.ratings[mid];
       });
+      if (changed) sendRatings();
     });
   });
 }
