@@ -7,7 +7,9 @@ The conversation is in Rasa's SQL tracker store: $RASA_TRACKER_DB_URL (set by bo
 database it gives Rasa), else the one in endpoints.yml. Rasa saves the current session again after this
 action has run (it writes every event the database does not have yet), so the events are deleted twice:
 now, and once Rasa has saved this turn (we wait until the row of this action appears, up to
-`SECOND_PASS_TIMEOUT` seconds). Afterwards nothing of the conversation is left in the tracker store.
+`SECOND_PASS_TIMEOUT` seconds). Meanwhile the web service may have counted the session Rasa wrote again, and the
+patient may have rated the reply: the second pass forgets those again (bot/staff/forget.py
+`forget_the_last_turn`). Afterwards nothing of the conversation is left in the tracker store.
 What the patient is told is in domain/privacy.yml.
 """
 
@@ -25,7 +27,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.privacy.retention import delete_sender_events
-from bot.staff.forget import forget_in_console
+from bot.staff.forget import forget_in_console, forget_the_last_turn
 from bot.storage.booking_requests import shared_store
 from bot.storage.database_urls import tracker_db_url
 
@@ -48,13 +50,26 @@ def _turn_saved(url: str, sender_id: str) -> bool:
         engine.dispose()
 
 
-async def delete_after_save(url: str, sender_id: str, timeout: float = SECOND_PASS_TIMEOUT) -> int:
-    """Wait until Rasa has saved the current turn, then delete the sender's events again."""
+def second_pass(url: str, sender_id: str, requests_url: Optional[str] = None) -> int:
+    """Once Rasa has saved the turn: the sender's events again, and what was made from them meanwhile."""
+    events = delete_sender_events(url, sender_id)
+    tracker = sa.create_engine(url, future=True)
+    try:
+        forget_the_last_turn(shared_store(requests_url).engine, sender_id, tracker)
+    finally:
+        tracker.dispose()
+    return events
+
+
+async def delete_after_save(
+    url: str, sender_id: str, timeout: float = SECOND_PASS_TIMEOUT, requests_url: Optional[str] = None
+) -> int:
+    """Wait until Rasa has saved the current turn, then `second_pass`; the number of events deleted."""
     loop = asyncio.get_running_loop()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if await loop.run_in_executor(None, _turn_saved, url, sender_id):
-            return await loop.run_in_executor(None, delete_sender_events, url, sender_id)
+            return await loop.run_in_executor(None, second_pass, url, sender_id, requests_url)
         await asyncio.sleep(0.2)
     logger.warning("forget me: Rasa did not save the turn within %.0f s; events of this turn remain", timeout)
     return 0
@@ -62,11 +77,16 @@ async def delete_after_save(url: str, sender_id: str, timeout: float = SECOND_PA
 
 def forget(sender_id: str, tracker_url: Optional[str] = None, requests_url: Optional[str] = None) -> List[int]:
     """Delete the sender's conversation events and requests now; return the numbers of rows deleted."""
-    events = delete_sender_events(tracker_url or tracker_db_url(), sender_id)
+    url = tracker_url or tracker_db_url()
+    events = delete_sender_events(url, sender_id)
     store = shared_store(requests_url)
     request_ids = store.ids_of_sender(sender_id)
     requests = store.delete_sender(sender_id)
-    forget_in_console(store.engine, sender_id, request_ids)
+    tracker = sa.create_engine(url, future=True)
+    try:
+        forget_in_console(store.engine, sender_id, request_ids, tracker)
+    finally:
+        tracker.dispose()
     return [events, requests]
 
 

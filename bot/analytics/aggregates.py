@@ -7,9 +7,12 @@ together with the new watermark, in one transaction. A sender's session that is 
 `conversation_sessions` (its counts and folding state), so the next update goes on where this one stopped: updating
 in any number of steps gives the same rows as one pass.
 
-Two web processes may update at once: the watermark is moved with a compare-and-set, and the one that loses rolls
-back. Reading is read-only (the tracker's engine of bot/storage/transcripts.py); before Rasa has stored anything
-there is no events table, and nothing to do.
+Each write is a compare-and-set on the state read before the update read anything (bot/analytics/store.py): the
+watermark, and the count of deletions from the tracker store. If another web process updated meanwhile, or events
+were deleted ("forget me": a conversation's events and rows gone, and what this update read may be theirs;
+retention), the write rolls back and the update starts again from the state as it is now. Reading is read-only
+(the tracker's engine of bot/storage/transcripts.py); before Rasa has stored anything there is no events table, and
+nothing to do.
 
 On PostgreSQL ids are handed out before commit, so a row can become visible after one with a higher id: the update
 stops at rows younger than SETTLE_SECONDS (a turn's events are committed in one short transaction), so it does not
@@ -22,7 +25,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
@@ -35,12 +37,23 @@ from bot.analytics.session_facts import (
     SessionFacts,
     fold_row,
 )
-from bot.analytics.store import WATERMARK, create_tables, sessions_table, state_table, topics_table, watermark
+from bot.analytics.store import (
+    DELETIONS,
+    WATERMARK,
+    State,
+    create_tables,
+    read_state,
+    sessions_table,
+    state_table,
+    topics_table,
+    tracker_has_events,
+)
 from bot.storage.transcripts import events_table
 
 BATCH_ROWS = 20_000  # events per query
 IN_CHUNK = 500  # sender ids per IN (...) when reading their current sessions back
 SETTLE_SECONDS = 5.0
+ATTEMPTS = 3  # an update whose state changed under it starts again, this many times at most
 
 
 @dataclass
@@ -50,16 +63,9 @@ class UpdateResult:
     caught_up: bool = True  # False: stopped at max_rows with more to read
 
 
-class WatermarkMoved(Exception):
-    """Another process updated the aggregates meanwhile: this update's work is rolled back (it is theirs)."""
-
-
-def tracker_has_events(engine: sa.engine.Engine) -> bool:
-    """True once Rasa has created its events table (a missing SQLite file is not created by looking)."""
-    path = engine.url.database
-    if engine.dialect.name == "sqlite" and path and path != ":memory:" and not Path(path).exists():
-        return False
-    return sa.inspect(engine).has_table("events")
+class StateChanged(Exception):
+    """Another process updated the aggregates, or events were deleted ("forget me", retention), since this update
+    read the state: its write is rolled back."""
 
 
 def _utc(timestamp: float) -> datetime:
@@ -91,33 +97,34 @@ class Aggregator:
             self._has_events = tracker_has_events(self.tracker)
             if not self._has_events:
                 return result
+        for _ in range(ATTEMPTS):
+            try:
+                self._update(result, max_rows)
+                return result
+            except StateChanged:
+                continue  # what it read may be stale: read again, from the state as it is now
+        result.caught_up = False
+        return result
+
+    def _update(self, result: UpdateResult, max_rows: Optional[int]) -> None:
         with self.engine.connect() as conn:
-            start = watermark(conn)
+            seen = read_state(conn)  # before anything else is read
             conn.commit()
         end = self._last_id()
-        if end <= start:
-            return result
-        current: Dict[str, SessionFacts] = {}
-        position = start
-        while position < end:
+        current: Dict[str, SessionFacts] = {}  # each sender's latest session, as folded so far
+        while seen.watermark < end:
             if max_rows is not None and result.rows >= max_rows:
                 result.caught_up = False
-                break
-            rows = self._read(position, end)
+                return
+            rows = self._read(seen.watermark, end)
             upto = rows[-1].id if len(rows) == self.batch_rows else end
             touched = self._fold(rows, current)
-            try:
-                self._write(touched, position, upto)
-            except WatermarkMoved:
-                result.caught_up = False
-                break
+            self._write(touched, seen, upto)
             result.rows += len(rows)
             result.sessions += len(touched)
-            position = upto
-            # keep only each sender's latest session in memory
+            seen = State(upto, seen.deletions)
             for facts in touched:
                 facts.stored, facts.new_topics = True, []
-        return result
 
     def _last_id(self) -> int:
         t = events_table.c
@@ -177,19 +184,19 @@ class Aggregator:
                         found[facts.sender_id] = facts
         return found
 
-    def _write(self, touched: Sequence[SessionFacts], before: int, upto: int) -> None:
-        s = sessions_table.c
+    def _write(self, touched: Sequence[SessionFacts], seen: State, upto: int) -> None:
+        """The sessions, topics and new watermark, if the state is still `seen` (else StateChanged, rolled back).
+        The deletions row first, as a deletion (bot/analytics/store.py `_events_deleted`) takes it first: on
+        PostgreSQL this waits for a deletion in progress, then sees its count."""
+        s, state = sessions_table.c, state_table.c
         new = [_values(facts) for facts in touched if not facts.stored]
         old = [{"b_start": facts.start_event_id, **_values(facts)} for facts in touched if facts.stored]
         topics = Counter((f.day, f.channel, intent) for f in touched for intent in f.new_topics)
         with self.engine.begin() as conn:
-            moved = conn.execute(
-                state_table.update()
-                .where(state_table.c.name == WATERMARK, state_table.c.value == before)
-                .values(value=upto)
-            ).rowcount
-            if moved != 1:
-                raise WatermarkMoved()
+            for name, before, after in ((DELETIONS, seen.deletions, state.value), (WATERMARK, seen.watermark, upto)):
+                query = state_table.update().where(state.name == name, state.value == before).values(value=after)
+                if conn.execute(query).rowcount != 1:
+                    raise StateChanged()
             if new:
                 conn.execute(sessions_table.insert(), new)
             if old:

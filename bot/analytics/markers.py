@@ -1,21 +1,29 @@
 """What counts as what in a stored conversation: the one table the analytics and the review list read.
 
 Every name here is this project's own (checked against domain/, data/rules/, config.yml and actions/, and by
-tests/unit/test_analytics_markers.py against the domain), so a renamed response or intent fails a test instead of
+tests/unit/test_analytics_sessions.py against the domain), so a renamed response or intent fails a test instead of
 silently counting nothing:
 
 - a fallback is the assistant's `utter_fallback`: the `nlu_fallback` intent (FallbackClassifier,
   UnknownWordsFallback) is answered with it (data/rules/answers.yml) and so is a core fallback (RulePolicy's
   `core_fallback_action_name` in config.yml); a bot event names its response in `metadata.utter_action`;
 - low confidence: the confidence of the intent the assistant acted on (`parse_data.intent.confidence` of a user
-  event), except for buttons, whose payload ("/affirm") Rasa keeps as the text with confidence 1;
-- a red flag: the intent `red_flag` (bot/nlu/red_flag_detector.py) or the urgent-care reply `utter_red_flag`;
+  event) below the threshold of the settings, except for buttons, whose payload ("/affirm") Rasa keeps as the text
+  with confidence 1;
+- a red flag: the intent `red_flag` (bot/nlu/red_flag_detector.py) or the urgent-care reply `utter_red_flag`
+  (also given when the conversation's context reads a message as one);
 - requests: the replies that say a request was stored (actions/booking.py, actions/booking_form.py,
-  actions/clinic_details.py), with its kind as in bot/storage/booking_requests.py;
+  actions/clinic_details.py), with its kind as in bot/storage/booking_requests.py; each means the team will contact
+  the patient (a call-back: to book, about an appointment, or to talk to a person) or join the chat;
 - the ACC check: the form `acc_eligibility_form` activated (started), `action_acc_verdict` run (completed), and the
   verdict it keeps in the `eligibility` slot (eligible / not_eligible / incomplete: details missing);
 - a form abandoned: activated, then ended without its submit action (cancelled, switched, a red flag, a new
-  session), or still active when the conversation has been quiet for over an hour.
+  session), or still active when the conversation has been quiet for over an hour;
+- hand-off or call-back asked: the intents of HANDOFF_INTENTS, or any request stored (whatever its kind).
+
+The review list's flags (bot/analytics/reports.py `flag_conditions`, on the stored counts) and the marks of one
+message on the review page (`message_marks`) follow these rules, so a conversation flagged in the list shows the
+mark on the message that made it. Intent names are shown to staff in the words of bot/staff/intent_choices.py.
 
 No Rasa import: the web service reads this (it never loads Rasa).
 """
@@ -23,14 +31,11 @@ No Rasa import: the web service reads this (it never loads Rasa).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Dict, FrozenSet, Optional
+from typing import Dict, FrozenSet, List, Optional, Sequence
 
 from bot.channels.sender_ids import CHANNELS, REST, channel_of
-from bot.dialogue.intents import FORMS
+from bot.dialogue.intents import FALLBACK_RESPONSE, FORMS, RED_FLAG_INTENT, RED_FLAG_RESPONSE
 
-FALLBACK_RESPONSE = "utter_fallback"
-RED_FLAG_INTENT = "red_flag"
-RED_FLAG_RESPONSE = "utter_red_flag"
 # "Talk to a person" and "call me back": the patient asked for a human
 HANDOFF_INTENTS: FrozenSet[str] = frozenset({"human_handoff", "request_contact"})
 BUTTON_PREFIX = "/"  # a button's payload, kept by Rasa as the message text
@@ -55,7 +60,6 @@ REQUEST_STORED: Dict[str, Optional[str]] = {
     "utter_handoff": "chat",
 }
 REQUEST_KINDS = ("booking", "handoff", "change", "chat")  # bot/storage/booking_requests.py KINDS
-PERSON_REQUEST_KINDS = ("handoff", "chat")  # the patient wants a person (the review's "hand-off" flag)
 
 # Each form and the action its rule runs when the form is complete (data/rules/*.yml)
 FORM_SUBMITS: Dict[str, str] = {
@@ -85,52 +89,10 @@ NOT_TOPICS: FrozenSet[str] = frozenset(
         "session_start",
     }
 )
-# Names for staff where the intent's own name would not read well ("faq_acc45" -> "ACC45 number").
-TOPIC_LABELS: Dict[str, str] = {
-    "faq_acc45": "ACC45 number",
-    "faq_read_codes": "Read codes",
-    "faq_acc_cover": "ACC cover",
-    "faq_acupuncture_what": "What acupuncture is",
-    "faq_acupuncture_glute": "Acupuncture for glutes",
-    "faq_cupping_moxibustion": "Cupping and moxibustion",
-    "faq_sessions": "How many sessions",
-    "faq_free_consultation": "Free consultation",
-    "clinic_prices": "Prices",
-    "clinic_hours": "Opening hours",
-    "clinic_contact": "Contact details",
-    "clinic_practitioners": "Practitioners",
-    "book_appointment": "Booking",
-    "check_acc_eligibility": "ACC eligibility check",
-    "request_contact": "Call-back request",
-    "change_appointment": "Change an appointment",
-    "human_handoff": "Talk to a person",
-    "red_flag": "Emergency symptoms (red flag)",
-    "forget_me": "Forget me",
-    "bot_challenge": "Is this a bot?",
-    "ask_if_human": "Am I talking to a person?",
-    "ask_capabilities": "What can you do?",
-    "ask_diagnosis": "Asked for a diagnosis",
-    "ask_other_body_part": "Other body part",
-    "ongoing_pain": "Ongoing pain",
-    "out_of_scope": "Out of scope",
-    "shared_attachment": "Sent a photo or file",
-    "story_mention": "Instagram story mention",
-}
-WORDS = {"acc": "ACC", "acc45": "ACC45"}
 
 
 def is_topic(intent: Optional[str]) -> bool:
     return bool(intent) and intent not in NOT_TOPICS
-
-
-def topic_label(intent: str) -> str:
-    """A readable name for staff: the override, else the intent's words ("faq_glute_exercises" -> "Glute
-    exercises")."""
-    if intent in TOPIC_LABELS:
-        return TOPIC_LABELS[intent]
-    words = [WORDS.get(word, word) for word in intent.removeprefix("faq_").removeprefix("clinic_").split("_")]
-    text = " ".join(word for word in words if word)
-    return text[:1].upper() + text[1:]
 
 
 def channel_key(sender_id: str) -> str:
@@ -140,3 +102,35 @@ def channel_key(sender_id: str) -> str:
 
 
 ANALYTICS_CHANNELS = tuple(channel for channel in ("web", "messenger", "instagram", "rest") if channel in CHANNELS)
+
+
+# ---------- the review list's flags, and the marks of one patient message on the review page
+
+FALLBACK, LOW_CONFIDENCE, HANDOFF, RED_FLAG, FORM_ABANDONED, THUMBS_DOWN = FLAGS = (
+    "fallback",
+    "low_confidence",
+    "handoff",  # hand-off or call-back: HANDOFF_INTENTS asked, or any request stored (REQUEST_KINDS)
+    "red_flag",
+    "form_abandoned",
+    "thumbs_down",
+)
+
+
+def is_button(text: str) -> bool:
+    """A button's payload ("/affirm"), kept by Rasa as the message's text: its confidence is not the classifier's."""
+    return text.startswith(BUTTON_PREFIX)
+
+
+def message_marks(
+    intent: Optional[str], confidence: Optional[float], button: bool, replies: Sequence[Optional[str]], threshold: float
+) -> List[str]:
+    """The flags one patient message raises, from its intent, confidence and the responses it got
+    (`utter_action`s): those that session_facts.py counts for the list's flags."""
+    marks = []
+    if FALLBACK_RESPONSE in replies:
+        marks.append(FALLBACK)
+    if intent == RED_FLAG_INTENT or RED_FLAG_RESPONSE in replies:
+        marks.append(RED_FLAG)
+    if confidence is not None and not button and confidence < threshold:
+        marks.append(LOW_CONFIDENCE)
+    return marks

@@ -16,8 +16,10 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 import sqlalchemy as sa
 
 from bot.analytics import markers as m
+from bot.analytics.markers import FALLBACK, FLAGS, FORM_ABANDONED, HANDOFF, LOW_CONFIDENCE, RED_FLAG, THUMBS_DOWN
 from bot.analytics.session_facts import CLINIC_TIME, COUNTERS
-from bot.analytics.store import sessions_table, topics_table
+from bot.analytics.store import sessions_table, topics_table, tracker_has_events
+from bot.staff.intent_choices import label
 from bot.storage.feedback import DOWN, UP, feedback_table
 from bot.storage.times import as_utc
 from bot.storage.transcripts import events_table
@@ -125,7 +127,7 @@ def report(
                 continue
             for metric in METRICS:
                 values[metric][row.channel][where_to] += int(getattr(row, metric) or 0)
-        topics = [(intent, m.topic_label(intent), int(n)) for intent, n in conn.execute(topic_query.limit(TOP_TOPICS))]
+        topics = [(intent, label(intent), int(n)) for intent, n in conn.execute(topic_query.limit(TOP_TOPICS))]
         thumbs = _thumbs(conn, periods, position, start, end, channel)
     totals = {metric: sum(sum(values) for values in by_channel[metric].values()) for metric in METRICS}
     return Report(start, end, granularity, channel, periods, by_channel, totals, topics, thumbs, channels)
@@ -155,16 +157,7 @@ def _thumbs(
     return counts
 
 
-# ---------- the review list
-
-FALLBACK, LOW_CONFIDENCE, HANDOFF, RED_FLAG, FORM_ABANDONED, THUMBS_DOWN = FLAGS = (
-    "fallback",
-    "low_confidence",
-    "handoff",
-    "red_flag",
-    "form_abandoned",
-    "thumbs_down",
-)
+# ---------- the review list (its flags: bot/analytics/markers.py FLAGS)
 
 
 @dataclass
@@ -181,7 +174,8 @@ class ReviewItem:
 
 
 def flag_conditions(threshold: float, now: datetime) -> Dict[str, sa.sql.ColumnElement]:
-    """Each flag as a condition on a `conversation_sessions` row (markers.py says what each counts)."""
+    """Each flag as a condition on a `conversation_sessions` row (markers.py says what each counts): the one
+    definition of each, which the list filters by and shows."""
     s, f = sessions_table.c, feedback_table.c
     quiet_since = now - m.QUIET_AFTER
     thumbs_down = (
@@ -193,7 +187,7 @@ def flag_conditions(threshold: float, now: datetime) -> Dict[str, sa.sql.ColumnE
     return {
         FALLBACK: s.fallbacks > 0,
         LOW_CONFIDENCE: s.min_confidence < threshold,
-        HANDOFF: sa.or_(s.handoff_asks > 0, s.requests_handoff > 0, s.requests_chat > 0),
+        HANDOFF: sa.or_(s.handoff_asks > 0, *(s[f"requests_{kind}"] > 0 for kind in m.REQUEST_KINDS)),
         RED_FLAG: s.red_flags > 0,
         FORM_ABANDONED: sa.or_(
             s.forms_abandoned > 0,
@@ -256,15 +250,16 @@ def review_list(
     return items, total
 
 
-def existing_senders(tracker_engine: sa.engine.Engine, sender_ids: Iterable[str]) -> Set[str]:
-    """Which of these conversations the tracker store still holds (one query)."""
+def missing_senders(tracker_engine: sa.engine.Engine, sender_ids: Iterable[str]) -> Set[str]:
+    """Which of these conversations the tracker store no longer holds (one query); none when it cannot tell (no
+    events table: a tracker store not yet written, or the wrong one)."""
     senders = sorted(set(sender_ids))
-    if not senders:
+    if not senders or not tracker_has_events(tracker_engine):
         return set()
     t = events_table.c
     query = sa.select(t.sender_id).where(t.sender_id.in_(senders)).group_by(t.sender_id)
     try:
         with tracker_engine.connect() as conn:
-            return set(conn.execute(query).scalars())
-    except sa.exc.OperationalError:  # no events table yet
+            return set(senders) - set(conn.execute(query).scalars())
+    except sa.exc.SQLAlchemyError:  # the tracker store cannot be read just now: cannot tell
         return set()

@@ -14,7 +14,6 @@ import contextlib
 import functools
 import logging
 import threading
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -26,11 +25,6 @@ logger = logging.getLogger(__name__)
 CATCH_UP_ROWS = 50_000  # before a page: about a second of folding at most
 BACKGROUND_ROWS = 200_000  # per background step (the first aggregation of a big store takes several)
 CATCH_UP_WAIT = 2.0  # seconds a page waits for a background step to finish
-
-
-@dataclass
-class Freshness:
-    current: bool  # every stored event is counted
 
 
 class Analytics:
@@ -51,14 +45,14 @@ class Analytics:
         finally:
             self._lock.release()
 
-    def catch_up(self) -> Freshness:
-        """Before a page: fold what came since the last update (bounded); whether the numbers are current."""
+    def catch_up(self) -> bool:
+        """Before a page: fold what came since the last update (bounded); True if every stored event is counted."""
         try:
             result = self.update(max_rows=CATCH_UP_ROWS, wait=CATCH_UP_WAIT)
         except sa.exc.SQLAlchemyError as error:
             logger.error("analytics: could not update the aggregates: %s", type(error).__name__)
-            return Freshness(current=False)
-        return Freshness(current=result.caught_up)
+            return False
+        return result.caught_up
 
     async def run(self, stop: asyncio.Event, interval: float) -> None:
         """The background task: update, then wait `interval` seconds (go on at once while not caught up)."""

@@ -39,7 +39,6 @@ COUNTERS = (
     "bookings",
     "forms_abandoned",
 )
-STATE = ("open_form", "closing_form", "request_kind", "last_intent")
 
 
 class EventRow(NamedTuple):
@@ -69,7 +68,8 @@ def _json(data: Optional[str]) -> Dict[str, Any]:
 
 @dataclass
 class SessionFacts:
-    """The facts of one session; the counters are COUNTERS, the state to go on folding is STATE."""
+    """The facts of one session: the counters are COUNTERS; `open_form`, `closing_form`, `request_kind` and
+    `last_intent` are the state to go on folding."""
 
     sender_id: str
     start_event_id: int
@@ -124,7 +124,7 @@ class SessionFacts:
         intent = (data.get("parse_data") or {}).get("intent") or {}
         name = row.intent_name or intent.get("name")
         confidence = intent.get("confidence")
-        if confidence is not None and not str(data.get("text") or "").startswith(m.BUTTON_PREFIX):
+        if confidence is not None and not m.is_button(str(data.get("text") or "")):
             confidence = float(confidence)
             self.min_confidence = confidence if self.min_confidence is None else min(self.min_confidence, confidence)
         if name == m.RED_FLAG_INTENT:
@@ -206,12 +206,6 @@ class SessionFacts:
             self.add("forms_abandoned")
             self.open_form = None
         self.ended_at = next_started_at
-
-    # ---------- what the review list flags
-
-    def abandoned_form(self, now: float) -> bool:
-        quiet = now - self.last_at > m.QUIET_AFTER.total_seconds()
-        return self.counts["forms_abandoned"] > 0 or (quiet and (self.open_form or self.closing_form) is not None)
 
 
 # Rows that matter to the facts; the others (user_featurization, most slots, ...) need not be read at all.

@@ -5,28 +5,34 @@
   conversation for the review list; retention sets it to NULL on old rows (the counts stay, they say nothing about
   anyone), "forget me" deletes the sender's rows.
 - `daily_topics`: per New Zealand day (of the session's start), channel and intent, the conversations that asked it.
-- `analytics_state`: the id of the last tracker event taken into account (the watermark).
+- `analytics_state`: the id of the last tracker event taken into account (the watermark), and how many times
+  events were deleted from the tracker store ("forget me", retention: an update that read before a deletion must
+  not write after it, bot/analytics/aggregates.py).
 
-Tables are created when missing.
+Tables and the state's rows are created when missing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Optional
 
 import sqlalchemy as sa
 
 from bot.analytics.session_facts import COUNTERS
+from bot.storage.transcripts import events_table
 
 WATERMARK = "events_watermark"
+DELETIONS = "events_deletions"
 
 metadata = sa.MetaData()
 sessions_table = sa.Table(
     "conversation_sessions",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("start_event_id", sa.Integer, nullable=False, unique=True),
+    sa.Column("start_event_id", sa.Integer, nullable=False, unique=True),  # < 0: its events are gone (_events_deleted)
     sa.Column("sender_id", sa.String(255)),  # NULL once older than the retention cut-off
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("day", sa.String(10), nullable=False),  # New Zealand date of the start, "2026-11-29"
@@ -61,28 +67,88 @@ state_table = sa.Table(
 )
 
 
+@dataclass(frozen=True)
+class State:
+    watermark: int  # the last tracker event id taken into account
+    deletions: int  # times events were deleted from the tracker store ("forget me", retention)
+
+
 def create_tables(engine: sa.engine.Engine) -> None:
+    """The tables and the state's rows, when missing (so a writer's first statement can be an UPDATE: on SQLite
+    that takes the write lock before anything is read)."""
     metadata.create_all(engine)
-
-
-def watermark(conn: sa.engine.Connection) -> int:
-    value = conn.execute(sa.select(state_table.c.value).where(state_table.c.name == WATERMARK)).scalar()
-    if value is None:
+    with engine.connect() as conn:
+        present = set(conn.execute(sa.select(state_table.c.name)).scalars())
+    for name in {WATERMARK, DELETIONS} - present:
         try:
-            with conn.begin_nested():
-                conn.execute(state_table.insert().values(name=WATERMARK, value=0))
+            with engine.begin() as conn:
+                conn.execute(state_table.insert().values(name=name, value=0))
         except sa.exc.IntegrityError:  # another process made it at the same moment
-            return watermark(conn)
+            pass
+
+
+def read_state(conn: sa.engine.Connection) -> State:
+    values = dict(conn.execute(sa.select(state_table.c.name, state_table.c.value)).all())
+    return State(int(values.get(WATERMARK, 0)), int(values.get(DELETIONS, 0)))
+
+
+# ---------- the tracker store (read only)
+
+
+def tracker_has_events(tracker: sa.engine.Engine) -> bool:
+    """True once Rasa has created its events table (a missing SQLite file is not created by looking)."""
+    path = tracker.url.database
+    if tracker.dialect.name == "sqlite" and path and path != ":memory:" and not Path(path).exists():
+        return False
+    return sa.inspect(tracker).has_table("events")
+
+
+def last_event_id(tracker: sa.engine.Engine) -> int:
+    """The highest event id in the tracker store (0: none)."""
+    if not tracker_has_events(tracker):
         return 0
-    return int(value)
+    with tracker.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.max(events_table.c.id))).scalar() or 0)
 
 
-def forget_sender(engine: sa.engine.Engine, sender_id: str) -> int:
-    """ "Forget me": the sender's session rows go, and their topics leave the daily counts (so the numbers stay
-    those of the conversations still counted)."""
+# ---------- forget me, retention
+
+
+def _events_deleted(conn: sa.engine.Connection, tracker: sa.engine.Engine) -> None:
+    """Events were deleted from `tracker`: the first statement of a transaction of the requests' database.
+
+    - The deletions counter goes up, which also takes the state's lock (SQLite: the database's write lock; PostgreSQL:
+      the row's), so an update that read the deleted events or the rows about to change, and writes after this,
+      fails its compare-and-set and starts again (bot/analytics/aggregates.py).
+    - The watermark comes down to the highest id left in the tracker store, if it was above: SQLite (Rasa's table
+      has no AUTOINCREMENT) gives a new row max(id) + 1, so new events would reuse the deleted ones' ids, at or
+      below the watermark, and never be counted. Every id in between is a deleted event's: the highest id is read
+      under the lock, after any update that moved the watermark committed, and no update can move it meanwhile.
+    - Sessions that started above that id (all their events are gone; retention keeps their counts) take their
+      row's id, negated, as their start, so a new session can start on the same event id (`start_event_id` is
+      unique)."""
+    state, s = state_table.c, sessions_table.c
+    conn.execute(state_table.update().where(state.name == DELETIONS).values(value=state.value + 1))
+    highest = last_event_id(tracker)
+    conn.execute(state_table.update().where(state.name == WATERMARK, state.value > highest).values(value=highest))
+    conn.execute(sessions_table.update().where(s.start_event_id > highest).values(start_event_id=-s.id))
+
+
+def events_deleted(engine: sa.engine.Engine, tracker: sa.engine.Engine) -> None:
+    """Retention deleted old events (the newest ones too, after a quiet spell): see `_events_deleted`."""
+    create_tables(engine)
+    with engine.begin() as conn:
+        _events_deleted(conn, tracker)
+
+
+def forget_sender(engine: sa.engine.Engine, sender_id: str, tracker: sa.engine.Engine) -> int:
+    """ "Forget me", once the sender's events are deleted from `tracker`: the sender's session rows go, and their
+    topics leave the daily counts (so the numbers stay those of the conversations still counted); in the same
+    transaction, first, `_events_deleted`. Safe to call again (the second pass of actions/privacy.py)."""
     create_tables(engine)
     s, t = sessions_table.c, topics_table.c
     with engine.begin() as conn:
+        _events_deleted(conn, tracker)
         rows = conn.execute(sa.select(s.day, s.channel, s.topics).where(s.sender_id == sender_id)).all()
         for row in rows:
             for intent in row.topics.split():

@@ -440,6 +440,7 @@ def contact_form(c: Conversation, reply: str) -> None:
     for slot in ("contact_name", "contact_detail", "request_kind", "appointment_type", "request_note"):
         c.slot(slot, None)
     c.listen()
+    c.expect.flags.add("handoff")  # a request stored: the team will contact the patient (a call-back)
 
 
 def scenario_callback_to_book(c: Conversation, rng: random.Random) -> None:

@@ -68,6 +68,11 @@ class Intent:
 # The forms whose questions these rules interrupt (the forms of domain/, tests/unit/test_rule_files.py checks).
 FORMS = ("acc_eligibility_form", "booking_form", "contact_form")
 
+# Names other modules look for, written once here (no Rasa import: the web service and the metrics read them too).
+RED_FLAG_INTENT = "red_flag"  # emergency symptoms; bot/nlu/red_flag_detector.py makes it win
+RED_FLAG_RESPONSE = "utter_red_flag"  # the urgent-care advice
+FALLBACK_RESPONSE = "utter_fallback"  # "please rephrase": also config.yml's core_fallback_action_name
+
 
 # fmt: off
 INTENTS: Dict[str, Intent] = {
@@ -88,7 +93,7 @@ INTENTS: Dict[str, Intent] = {
 
     # Emergency symptoms come first, whatever else the message says (bot/nlu/red_flag_detector.py); during a form,
     # urgent-care advice first, then the form stops with nothing half-kept.
-    "red_flag":             Intent("utter_red_flag", ENDS),
+    RED_FLAG_INTENT:        Intent(RED_FLAG_RESPONSE, ENDS),
     # "Never mind": outside a form a kind word; during a form, the form is cancelled.
     "stop":                 Intent("utter_no_worries", ENDS, in_form_answer="utter_form_cancelled"),
 
@@ -117,7 +122,7 @@ INTENTS: Dict[str, Intent] = {
     "thank":                Intent("utter_thank", GOES_TO_FORM),
     "out_of_scope":         Intent("utter_out_of_scope", GOES_TO_FORM),
     # Low NLU confidence: ask to rephrase and offer the main topics instead of guessing.
-    "nlu_fallback":         Intent("utter_fallback", GOES_TO_FORM),
+    "nlu_fallback":         Intent(FALLBACK_RESPONSE, GOES_TO_FORM),
     # After urgent-care advice, "ok ringing 111 now" gets a kind word, not an offer (bot/dialogue/context.py).
     "urgent_followup":      Intent("utter_urgent_followup", GOES_TO_FORM),
     # Messenger / Instagram events the channels turn into intents (bot/channels/events.py).

@@ -13,6 +13,8 @@ from typing import Dict, Optional
 
 from prometheus_client import Counter, Histogram
 
+from bot.dialogue.intents import FALLBACK_RESPONSE
+
 # the input channels of credentials.yml that handle patients' messages (Rasa's names); anything else is "other"
 CHANNELS = ("rest", "socketio", "facebook", "instagram")
 OTHER = "other"
@@ -75,8 +77,6 @@ for _platform in META_PLATFORMS:
     for _kind in META_KINDS:
         for _reason in META_REASONS:
             META_SEND_FAILURES.labels(_platform, _kind, _reason)
-
-FALLBACK_RESPONSE = "utter_fallback"  # config.yml core_fallback_action_name, the nlu_fallback rule
 
 
 def channel_label(input_channel: Optional[str]) -> str:

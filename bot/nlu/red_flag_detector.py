@@ -42,7 +42,8 @@ from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-RED_FLAG_INTENT = "red_flag"
+from bot.dialogue.intents import RED_FLAG_INTENT
+
 RED_FLAG_LABEL = "RED_FLAG"
 ONGOING_PAIN_INTENT = "ongoing_pain"
 FALLBACK_INTENT = "nlu_fallback"

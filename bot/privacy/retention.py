@@ -10,7 +10,8 @@ Requests: bot/storage/booking_requests.py, $BOOKING_REQUESTS_DB_URL or --request
 The staff console's records in that database follow the same rule: audit entries and conversation references older
 than the cut-off, expired staff sessions, stale counts of failed log-ins and patients' ratings older than the cut-off
 are deleted (e-mail notifications go with their requests). The analytics' conversation sessions older than the
-cut-off lose their link to the patient (sender id set to NULL): their counts stay, they hold no personal details;
+cut-off lose their link to the patient (sender id set to NULL): their counts stay, they hold no personal details
+(and the analytics learn that events were deleted: bot/analytics/store.py `events_deleted`);
 staff's annotations of messages older than the cut-off lose their link to the conversation and keep only the
 placeholder-masked text and intents (training data).
 Why 90 days: docs/production.md.
@@ -104,7 +105,10 @@ def apply_retention(
         raise ValueError("days must be at least 1")
     events = delete_old_events(tracker_url, days, now)
     store = BookingRequestStore(requests_url)
+    tracker = sa.create_engine(tracker_url, future=True)
     try:
+        if events:
+            analytics_store.events_deleted(store.engine, tracker)
         when = None if now is None else datetime.fromtimestamp(now, tz=timezone.utc)
         requests = store.delete_older_than(days, now=when)
         clock = (lambda: when) if when else None
@@ -119,6 +123,7 @@ def apply_retention(
             + AnnotationStore(store.engine).unlink_older_than(days, now=when)
         )
     finally:
+        tracker.dispose()
         store.engine.dispose()
     return RetentionResult(events=events, requests=requests, console=console)
 

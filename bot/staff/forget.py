@@ -19,12 +19,22 @@ from bot.storage.feedback import FeedbackStore
 from bot.storage.sent_messages import SentMessages
 
 
-def forget_in_console(engine: sa.engine.Engine, sender_id: str, request_ids: Iterable[int]) -> None:
-    """After the conversation's requests are deleted: their audit entries, reference and notifications go too."""
+def forget_in_console(
+    engine: sa.engine.Engine, sender_id: str, request_ids: Iterable[int], tracker: sa.engine.Engine
+) -> None:
+    """After the conversation's events (in `tracker`) and requests are deleted: their audit entries, reference and
+    notifications go too, and what was made from the conversation."""
     AuditLog(engine).forget_conversation(sender_id, list(request_ids))
     ConversationRefs(engine).forget(sender_id)
     delete_orphan_notifications(engine)
-    FeedbackStore(engine).forget(sender_id)
-    analytics_store.forget_sender(engine, sender_id)
-    SentMessages(engine).forget(sender_id)  # the ids of the Messenger/Instagram replies the patient could rate
+    forget_the_last_turn(engine, sender_id, tracker)
     AnnotationStore(engine).forget(sender_id)
+
+
+def forget_the_last_turn(engine: sa.engine.Engine, sender_id: str, tracker: sa.engine.Engine) -> None:
+    """What the turn of "forget me" can make again until Rasa has saved it (actions/privacy.py deletes its events
+    a second time then, and calls this again): the analytics' rows of the session Rasa writes again, a rating of
+    the reply, the Messenger/Instagram ids of the replies the patient could rate."""
+    FeedbackStore(engine).forget(sender_id)
+    analytics_store.forget_sender(engine, sender_id, tracker)
+    SentMessages(engine).forget(sender_id)

@@ -1,5 +1,8 @@
 """The intents staff can choose for a patient message (annotation, bot/staff/annotations.py), in staff's words.
 
+`LABELS` is the one table of intents in staff's words: the review page, the review list's topics and the analytics'
+top topics (bot/analytics/reports.py) use it too.
+
 Read from domain/*.yml with plain YAML (the web service never imports Rasa), so a new intent appears in the console
 as soon as it is in the domain. Each domain file is a group of the choice list ("Questions", "Booking and
 contact", ...); `LABELS` gives each intent a readable name ("out_of_scope" -> "Out of scope"), and an intent
@@ -81,6 +84,8 @@ LABELS = {
     "ask_other_body_part": "About another body part",
     "ask_diagnosis": "Asks for a diagnosis",
     "nlu_fallback": "Not understood (fallback)",  # predicted, never chosen: not in the domain
+    "shared_attachment": "Sent a photo or file",  # the channels' own (NOT_TYPED): topics, never a choice
+    "story_mention": "Instagram story mention",
 }
 
 

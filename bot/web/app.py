@@ -73,14 +73,20 @@ def widget_files_or_none(settings: WebSettings) -> Optional[WidgetBundle]:
 
 
 async def update_analytics(state: WebState, stop: asyncio.Event) -> None:
-    """The analytics' stored aggregates, kept current from the conversations (bot/analytics/service.py)."""
-    try:
-        staff = await asyncio.to_thread(state.staff)
-        analytics = await asyncio.to_thread(shared_analytics, staff.requests.engine, staff.transcripts.engine)
-    except Exception as error:  # noqa: BLE001 - the console says the numbers are not current; the service runs on
-        logger.error("analytics: cannot start updating the aggregates: %s", type(error).__name__)
+    """The analytics' stored aggregates, kept current from the conversations (bot/analytics/service.py). If the
+    databases cannot be reached at the start (a database still starting), it tries again every interval."""
+    interval = state.settings.analytics_interval
+    while not stop.is_set():
+        try:
+            staff = await asyncio.to_thread(state.staff)
+            analytics = await asyncio.to_thread(shared_analytics, staff.requests.engine, staff.transcripts.engine)
+        except Exception as error:  # noqa: BLE001 - the console says the numbers are not current; the service runs on
+            logger.error("analytics: cannot start updating the aggregates, trying again: %s", type(error).__name__)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            continue
+        await analytics.run(stop, interval)
         return
-    await analytics.run(stop, state.settings.analytics_interval)
 
 
 @contextlib.asynccontextmanager

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from bot.responses import response_text
 from bot.staff.conversation_refs import ConversationRefs
+from bot.staff.intent_choices import label
 from bot.storage.booking_requests import shared_store
 from tests.conftest import rest_send, texts
 from tests.e2e.test_staff_console_browser import axe_clean, console_shot, staff_page, staff_user  # noqa: F401
@@ -84,7 +85,7 @@ def test_a_fallback_appears_flagged_in_the_review_and_moves_the_analytics(stack,
         expect(chart.locator("svg.chart-svg")).to_be_visible()
         expect(chart.locator("details table")).to_have_count(1)
     topics = console.locator("section.chart", has=console.get_by_role("heading", name="Top topics"))
-    expect(topics.locator("details table")).to_contain_text("Referral")
+    expect(topics.locator("details table")).to_contain_text(label("faq_referral"))  # "GP referral needed?"
     bars = console.locator("#chart-conversations-title")
     expect(bars).to_have_text("Conversations per day, by channel")
     console.get_by_label("Period", exact=True).select_option("90")

@@ -5,8 +5,14 @@ conversations; retention and "forget me"."""
 
 from __future__ import annotations
 
+import random
 import re
+import shutil
 import sqlite3
+import tempfile
+import threading
+import time
+import uuid
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,16 +24,21 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bot.analytics import reports, synthetic
+from bot.analytics import store as analytics_store
 from bot.analytics.aggregates import Aggregator
 from bot.analytics.reports import DAY, WEEK, report
-from bot.analytics.store import sessions_table, topics_table
-from bot.privacy.retention import apply_retention
+from bot.analytics.store import forget_sender, read_state, sessions_table, topics_table
+from bot.privacy.retention import apply_retention, delete_sender_events
 from bot.staff.forget import forget_in_console
 from bot.storage.booking_requests import BookingRequestStore
-from bot.storage.transcripts import TranscriptReader
+from bot.storage.feedback import FeedbackStore
+from bot.storage.feedback import metadata as feedback_metadata
+from bot.storage.transcripts import TranscriptReader, events_table
 from bot.web.app import create_app
 from bot.web.assets import build_bundle
 from bot.web.settings import WebSettings
+from tests.conftest import free_port
+from tests.support.services import LocalPostgres
 
 NZ = ZoneInfo("Pacific/Auckland")
 END = datetime(2026, 3, 20, 12, 0, tzinfo=NZ).timestamp()  # fixed: the same NZ days on every run
@@ -330,6 +341,75 @@ def test_the_analytics_page_shows_the_numbers(console):
     assert f"<th scope=\"row\">Started</th><td>{started:,}</td>" in page
 
 
+def urgent_advice_on_the_contexts_reading(c: synthetic.Conversation, rng: random.Random) -> None:
+    """Urgent-care advice the context gave a message the classifier read as something else (no `red_flag`)."""
+    c.user("it's getting worse and now my leg is numb", "ongoing_pain", 0.82)
+    c.topic("ongoing_pain")
+    c.utter("utter_red_flag")
+    c.listen()
+
+
+def test_a_conversation_flagged_red_flag_in_the_list_has_the_mark_on_its_page(console, dbs):
+    client_with, _, store = console
+    tracker_url = dbs[0]
+    sender = "web:" + "c" * 32
+    add_conversation(tracker_url, sender, urgent_advice_on_the_contexts_reading, END + 3600)
+    client = log_in(client_with(0.6))
+    ref = expected_refs(store, [synthetic.SessionExpect(sender, "web", END)])
+    _, refs = listed(client, "flag=red_flag")
+    assert set(ref) <= set(refs)
+    page = client.get(f"/staff/review/{next(iter(ref))}").text
+    row = page[page.index("leg is numb") - 600 : page.index("leg is numb") + 200]
+    assert '<span class="mark red_flag">Red flag</span>' in row
+
+
+def test_a_conversation_deleted_without_its_rows_leaves_the_list_and_its_total(console, dbs):
+    """Its events deleted, its analytics rows not (a "forget me" the action server could not finish): the list
+    finishes the forgetting, so each page is full and the total counts only conversations that are there."""
+    client_with, expected, store = console
+    tracker_url, requests_url = dbs[0], dbs[1]
+    client = log_in(client_with(0.6))
+    newest = max(expected.sessions, key=lambda s: s.started_at).sender_id
+    gone = [s for s in expected.sessions if s.sender_id == newest]
+    assert listed(client, "")[0] == CONVERSATIONS
+    delete_sender_events(tracker_url, newest)
+    page = client.get("/staff/review").text
+    stated = int(re.search(r'class="summary">([\d,]+) conversation', page).group(1).replace(",", ""))
+    assert stated == CONVERSATIONS - len(gone)
+    assert len(re.findall(r'href="/staff/review/[^"#]+#s\d+"', page)) == 50
+    assert sender_rows(sa.create_engine(requests_url), newest) == []
+
+
+def test_the_background_update_starts_once_the_database_can_be_reached(dbs, monkeypatch, caplog):
+    """The requests' database is down when the web service starts: the analytics task tries again, and counts
+    once it is up (before, it gave up for the life of the process)."""
+    tracker_url, requests_url, _ = dbs
+    monkeypatch.setenv("RASA_TRACKER_DB_URL", tracker_url)
+    attempts: List[int] = []
+
+    def store_factory() -> BookingRequestStore:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise sa.exc.OperationalError("connect", {}, Exception("could not connect to db-secret-host"))
+        return BookingRequestStore(requests_url)
+
+    settings = WebSettings(rasa_url="http://127.0.0.1:9", analytics_interval=0.1)
+    app = create_app(settings, bundle=BUNDLE, store_factory=store_factory)
+    requests = sa.create_engine(requests_url, future=True)
+    counted = 0
+    with caplog.at_level("ERROR", logger="bot.web.app"), TestClient(app):
+        deadline = time.monotonic() + 30
+        while counted < CONVERSATIONS and time.monotonic() < deadline:
+            time.sleep(0.2)
+            if sa.inspect(requests).has_table("conversation_sessions"):
+                with requests.connect() as conn:
+                    counted = conn.execute(sa.select(sa.func.count()).select_from(sessions_table)).scalar()
+    assert counted == CONVERSATIONS and len(attempts) >= 3
+    failures = [r.getMessage() for r in caplog.records if "cannot start updating" in r.getMessage()]
+    assert len(failures) == 2 and all(m.endswith(": OperationalError") for m in failures)
+    assert "db-secret-host" not in caplog.text
+
+
 # ---------- retention and forget me
 
 
@@ -356,7 +436,7 @@ def test_forget_me_deletes_the_senders_sessions(dbs):
     sender = next(sender for sender, n in returning.items() if n == 2)
     mine = [s for s in expected.sessions if s.sender_id == sender]
     before = report(engine, FIRST, LAST)
-    forget_in_console(engine, sender, [])
+    forget_in_console(engine, sender, [], sa.create_engine(tracker_url))
     after = report(engine, FIRST, LAST)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sessions_table).where(sessions_table.c.sender_id == sender)).first() is None
@@ -369,3 +449,189 @@ def test_forget_me_deletes_the_senders_sessions(dbs):
     for topic in {t for s in mine for t in s.topics}:
         if topic in asked_before and topic in asked_after:
             assert asked_after[topic] == asked_before[topic] - sum(topic in s.topics for s in mine)
+
+
+# ---------- forget me while the aggregates are being updated; ids SQLite hands out again
+
+
+def add_conversation(tracker_url: str, sender: str, scenario, started: float) -> Tuple[List[int], object]:
+    """A new session of `sender` written as Rasa writes one (ids handed out by the database); its ids and what it
+    holds."""
+    conversation = synthetic.Conversation(random.Random(5), sender, sender.split(":")[0], started)
+    conversation.start()
+    scenario(conversation, conversation.rng)
+    engine = sa.create_engine(tracker_url, future=True)
+    with engine.begin() as conn:
+        before = conn.execute(sa.select(sa.func.max(events_table.c.id))).scalar() or 0
+        conn.execute(synthetic.EVENT_TABLE.insert(), conversation.rows)
+        ids = list(conn.execute(sa.select(events_table.c.id).where(events_table.c.id > before)).scalars())
+    engine.dispose()
+    return ids, conversation.expect
+
+
+def sender_rows(engine: sa.engine.Engine, sender: str) -> list:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sessions_table).where(sessions_table.c.sender_id == sender)).all()
+
+
+def numbers(engine: sa.engine.Engine) -> Tuple[Dict[str, int], list]:
+    result = report(engine, FIRST, LAST + timedelta(days=400))
+    return result.totals, result.topics
+
+
+def test_an_update_that_read_a_conversation_before_it_was_forgotten_does_not_write_it(dbs):
+    """The update reads the new events, then "forget me" deletes them and the sender's rows, then the update
+    writes: without the forgets counter in its compare-and-set, the forgotten patient's session was written back."""
+    tracker_url, requests_url, _ = dbs
+    requests = aggregated(tracker_url, requests_url)
+    before = numbers(requests)
+    sender = "web:" + "f" * 32
+    add_conversation(tracker_url, sender, synthetic.scenario_fallback, END + 3600)
+    tracker = TranscriptReader(tracker_url).engine
+    aggregator = Aggregator(requests, tracker)
+    fold, forgotten = aggregator._fold, []
+
+    def fold_then_forget(rows, current):
+        folded = fold(rows, current)
+        if not forgotten and any(row.sender_id == sender for row in rows):
+            forgotten.append(delete_sender_events(tracker_url, sender))
+            forget_sender(requests, sender, tracker)
+        return folded
+
+    aggregator._fold = fold_then_forget
+    result = aggregator.update()
+    assert forgotten and forgotten[0] > 0 and result.caught_up
+    assert sender_rows(requests, sender) == []
+    assert numbers(requests) == before  # counted neither in the conversations nor in the topics
+    assert aggregator.update().rows == 0
+
+
+def test_the_second_pass_forgets_the_session_rasa_saved_again_and_the_rating_of_the_reply(dbs):
+    """After `action_forget_me`, Rasa writes the session again; the web service counts it and the patient rates
+    the reply before the second pass deletes the events: the second pass forgets those too."""
+    from actions.privacy import forget, second_pass
+
+    tracker_url, requests_url, expected = dbs
+    requests = aggregated(tracker_url, requests_url)
+    sender = next(s.sender_id for s in expected.sessions if s.channel == "web")
+    forget(sender, tracker_url, requests_url)
+    assert sender_rows(requests, sender) == []
+    after_forget = numbers(requests)
+    add_conversation(tracker_url, sender, synthetic.scenario_faq, END + 3600)  # the turn Rasa saves again
+    FeedbackStore(requests).record(sender, "the-reply", "down", "socketio")
+    Aggregator(requests, TranscriptReader(tracker_url).engine).update()
+    assert sender_rows(requests, sender) and numbers(requests) != after_forget  # counted meanwhile
+    assert second_pass(tracker_url, sender, requests_url) > 0
+    assert sender_rows(requests, sender) == [] and FeedbackStore(requests).ratings_for(sender) == {}
+    assert numbers(requests) == after_forget
+    assert TranscriptReader(tracker_url).entries(sender) == []
+
+
+def test_new_events_with_the_ids_of_a_forgotten_conversation_are_counted(dbs):
+    """SQLite gives a new row max(id) + 1: after the newest conversation is forgotten, the next events get its ids,
+    at or below the watermark. Forgetting lowers the watermark to the highest id left, so they are counted."""
+    tracker_url, requests_url, _ = dbs
+    requests = aggregated(tracker_url, requests_url)
+    tracker = TranscriptReader(tracker_url).engine
+    with tracker.connect() as conn:
+        newest = conn.execute(sa.select(events_table.c.sender_id).order_by(events_table.c.id.desc())).first()[0]
+    with requests.connect() as conn:
+        mark = read_state(conn).watermark
+    delete_sender_events(tracker_url, newest)
+    forget_in_console(requests, newest, [], tracker)
+    before = numbers(requests)[0]
+    newcomer = "web:" + "e" * 32
+    ids, expect = add_conversation(tracker_url, newcomer, synthetic.scenario_fallback, END + 7200)
+    assert min(ids) <= mark  # the ids came back
+    Aggregator(requests, tracker).update()
+    (row,) = sender_rows(requests, newcomer)
+    assert row.patient_messages == expect.counts["patient_messages"] > 0 and row.fallbacks == expect.counts["fallbacks"]
+    after = numbers(requests)[0]
+    assert after["conversations"] == before["conversations"] + 1
+    assert after["patient_messages"] == before["patient_messages"] + expect.counts["patient_messages"]
+
+
+def test_after_retention_deleted_every_event_new_ones_are_counted(dbs):
+    """A quiet spell longer than the retention period: every event goes, and SQLite starts the ids again at 1."""
+    tracker_url, requests_url, expected = dbs
+    requests = aggregated(tracker_url, requests_url)
+    later = END + 400 * 86400
+    assert apply_retention(20, tracker_url, requests_url, now=later).events == expected.events
+    newcomer = "web:" + "d" * 32
+    ids, expect = add_conversation(tracker_url, newcomer, synthetic.scenario_fallback, later)
+    assert min(ids) == 1
+    Aggregator(requests, TranscriptReader(tracker_url).engine).update()
+    (row,) = sender_rows(requests, newcomer)
+    assert row.patient_messages == expect.counts["patient_messages"] > 0
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        pytest.skip("needs the Debian package postgresql")
+    server = LocalPostgres(Path(tempfile.mkdtemp(prefix="analytics-test-pg-")), free_port()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.workdir, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def requests_url(request, dbs) -> str:
+    """The requests' database of the data set (SQLite), or a fresh PostgreSQL one."""
+    if request.param == "sqlite":
+        return dbs[1]
+    server = request.getfixturevalue("postgres")
+    name = f"a_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    url = server.url.rsplit("/", 1)[0] + f"/{name}"
+    feedback_metadata.create_all(sa.create_engine(url))  # the report reads the ratings
+    return url
+
+
+def test_an_update_writing_while_a_forget_holds_the_lock_starts_again(dbs, requests_url, monkeypatch):
+    """Two threads: the update has read the new conversation; "forget me" deletes it and, in its transaction, holds
+    the state's lock while the update tries to write. The update waits, sees the forget's count and starts again
+    (SQLite: the database's write lock; PostgreSQL: the row's lock, then the new value)."""
+    tracker_url = dbs[0]
+    requests = aggregated(tracker_url, requests_url)
+    before = numbers(requests)
+    sender = "web:" + "b" * 32
+    add_conversation(tracker_url, sender, synthetic.scenario_fallback, END + 3600)
+    tracker = TranscriptReader(tracker_url).engine
+    aggregator = Aggregator(requests, tracker)
+    read, locked, release = threading.Event(), threading.Event(), threading.Event()
+    fold, highest = aggregator._fold, analytics_store.last_event_id
+
+    def fold_then_wait(rows, current):
+        folded = fold(rows, current)
+        if not read.is_set():
+            read.set()
+            assert locked.wait(10)
+        return folded
+
+    def last_event_id_slowly(engine):
+        locked.set()
+        release.wait(10)
+        return highest(engine)
+
+    aggregator._fold = fold_then_wait
+    monkeypatch.setattr(analytics_store, "last_event_id", last_event_id_slowly)
+    updated, forgotten = [], []
+    updater = threading.Thread(target=lambda: updated.append(aggregator.update()))
+    updater.start()
+    assert read.wait(10)
+    delete_sender_events(tracker_url, sender)
+    forgetting = threading.Thread(target=lambda: forgotten.append(forget_sender(requests, sender, tracker)))
+    forgetting.start()
+    assert locked.wait(10)
+    time.sleep(0.5)  # the update is writing by now: it waits for the lock
+    release.set()
+    forgetting.join(20)
+    updater.join(20)
+    assert forgotten and updated and updated[0].caught_up  # both finished, neither raised
+    assert sender_rows(requests, sender) == [] and numbers(requests) == before

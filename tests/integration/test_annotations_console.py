@@ -366,7 +366,7 @@ def test_forget_me_deletes_the_conversations_annotations(client, store, tracker_
     ids = event_ids(tracker_url)
     annotate(client, csrf, ref_of(client, PATIENT), ids[NEEDLES])
     annotate(client, csrf, ref_of(client, OTHER), ids["secret words of another patient"], "greet")
-    forget_in_console(store.engine, PATIENT, [])
+    forget_in_console(store.engine, PATIENT, [], sa.create_engine(tracker_url))
     assert [a.sender_id for a in stored(store)] == [OTHER]
 
 

@@ -1,18 +1,26 @@
 """What the analytics count (bot/analytics/markers.py), checked against this project's domain, rules and actions,
 and one session's events folded into its facts (bot/analytics/session_facts.py) on hand-made event rows shaped as
-Rasa's SQLTrackerStore stores them."""
+Rasa's SQLTrackerStore stores them; the review list's flags of those facts (bot/analytics/reports.py, the SQL the
+list runs) and the marks the review page gives their messages (markers.message_marks) agree."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, List, Optional
 
+import sqlalchemy as sa
 import yaml
 
 from bot.analytics import markers as m
+from bot.analytics.aggregates import _values
+from bot.analytics.reports import review_list
 from bot.analytics.session_facts import EventRow, SessionFacts, fold_sessions
+from bot.analytics.store import create_tables, sessions_table
+from bot.staff.intent_choices import LABELS, label
 from bot.storage.booking_requests import KINDS
+from bot.storage.feedback import metadata as feedback_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_INTENTS = {"nlu_fallback", "back", "restart", "session_start"}  # Rasa's own, not in domain/
@@ -28,7 +36,7 @@ def test_every_marker_names_a_response_intent_form_action_or_slot_of_the_domain(
     for response in (m.FALLBACK_RESPONSE, m.RED_FLAG_RESPONSE, m.BOOKING_LINK_RESPONSE, m.BOOKING_MADE_RESPONSE):
         assert response in responses
     assert set(m.REQUEST_STORED) <= responses
-    assert {m.RED_FLAG_INTENT, *m.HANDOFF_INTENTS, *m.TOPIC_LABELS} <= intents
+    assert {m.RED_FLAG_INTENT, *m.HANDOFF_INTENTS} <= intents
     assert intents >= m.NOT_TOPICS - RASA_INTENTS
     assert set(m.FORM_SUBMITS) == set(DOMAIN.form_names) and m.ACC_FORM in DOMAIN.form_names
     assert set(m.FORM_SUBMITS.values()) <= set(DOMAIN.user_actions)
@@ -70,10 +78,12 @@ def test_the_verdict_keeps_the_outcomes_the_markers_count():
     assert outcomes == {m.ELIGIBLE, m.NOT_ELIGIBLE, m.INCOMPLETE}
 
 
-def test_topic_labels_read_well():
-    assert m.topic_label("faq_glute_exercises") == "Glute exercises"
-    assert m.topic_label("faq_acc_time_limit") == "ACC time limit"
-    assert m.topic_label("clinic_prices") == "Prices"
+def test_topics_are_named_in_the_consoles_one_table_of_intent_labels():
+    from bot.responses import DOMAIN
+
+    assert {intent for intent in DOMAIN.intents if m.is_topic(intent)} <= set(LABELS)  # the channels' own too
+    assert label("faq_glute_exercises") == "Glute exercises" and label("clinic_prices") == "Prices"
+    assert label("shared_attachment") == "Sent a photo or file"
     assert not m.is_topic("affirm") and not m.is_topic("nlu_fallback") and m.is_topic("faq_referral")
 
 
@@ -211,8 +221,8 @@ def test_a_red_flag_during_a_form_ends_it_abandoned():
 def test_a_form_left_unanswered_is_abandoned_after_an_hour_of_quiet():
     facts = only(acc_check(Events().start()))
     assert facts.open_form == "acc_eligibility_form" and facts.counts["forms_abandoned"] == 0
-    assert not facts.abandoned_form(now=facts.last_at + 600)
-    assert facts.abandoned_form(now=facts.last_at + 3601)
+    assert m.FORM_ABANDONED not in flags(facts, now=facts.last_at + 600)
+    assert m.FORM_ABANDONED in flags(facts, now=facts.last_at + 3601)
 
 
 def test_booking_links_bookings_and_requests_by_kind():
@@ -237,6 +247,24 @@ def test_booking_links_bookings_and_requests_by_kind():
     assert (counts["requests_booking"], counts["requests_change"]) == (1, 1)
     assert counts["handoff_asks"] == 2  # human_handoff, request_contact
     assert counts["forms_abandoned"] == 0
+    assert m.HANDOFF in flags(facts)
+
+
+def test_every_request_left_for_the_team_is_a_hand_off_or_call_back():
+    """A call-back is a call-back: to book (a booking link offered, then "call me"; a booking the system could not
+    make), about an appointment, or to talk to a person."""
+    to_book = Events().start().user("book_appointment").action("action_booking").bot("utter_booking_no_link")
+    to_book.slot("request_kind", "booking").user("affirm").action("contact_form").loop("contact_form")
+    to_book.user("inform").loop(None).action("action_submit_contact_request").bot("utter_contact_request_sent")
+    failed = Events().start().user("affirm").bot("utter_booking_failed_request_sent")
+    change = Events().start().user("change_appointment").action("contact_form").loop("contact_form")
+    change.slot("request_kind", "change").user("inform").loop(None).action("action_submit_contact_request")
+    change.bot("utter_change_request_sent")
+    for events, kind in ((to_book, "booking"), (failed, "booking"), (change, "change")):
+        facts = only(events)
+        assert facts.counts["handoff_asks"] == 0 and facts.counts[f"requests_{kind}"] == 1
+        assert m.HANDOFF in flags(facts), kind
+    assert m.HANDOFF not in flags(only(Events().start().user("book_appointment").bot("utter_booking_link")))
 
 
 def test_a_staff_members_messages_are_not_the_assistants():
@@ -272,3 +300,58 @@ def test_folding_row_by_row_after_a_stop_gives_the_same_facts():
         for row in events.rows[cut:]:
             stored = fold_row(stored, row) or stored
         assert stored.counts == whole.counts and stored.topics == whole.topics, cut
+
+
+# ---------- the review list's flags and the review page's marks: one set of rules
+
+
+def flags(facts: SessionFacts, now: Optional[float] = None, threshold: float = 0.6) -> List[str]:
+    """The flags the review list gives this session: its row stored as the updater stores it, then listed."""
+    engine = sa.create_engine("sqlite://", future=True)
+    create_tables(engine)
+    feedback_metadata.create_all(engine)  # the thumbs-down flag reads the ratings
+    with engine.begin() as conn:
+        conn.execute(sessions_table.insert(), [_values(facts)])
+    moment = datetime.fromtimestamp(now if now is not None else facts.last_at + 60, tz=timezone.utc)
+    (item,), _ = review_list(engine, threshold=threshold, now=moment)
+    return item.flags
+
+
+def page_marks(events: Events, threshold: float = 0.6) -> List[str]:
+    """The marks the review page gives the session's messages (each patient message with the responses it got)."""
+    marks: List[str] = []
+    message: Optional[EventRow] = None
+    replies: List[Optional[str]] = []
+    for row in [*events.rows, None]:
+        if row is None or row.type_name == "user":
+            if message is not None:
+                data = json.loads(message.data)
+                confidence = data["parse_data"]["intent"]["confidence"]
+                button = m.is_button(data["text"])
+                marks += m.message_marks(message.intent_name, confidence, button, replies, threshold)
+            message, replies = row, []
+        elif row.type_name == "bot" and message is not None:
+            replies.append(json.loads(row.data)["metadata"].get("utter_action"))
+    return marks
+
+
+def test_a_flag_in_the_list_is_a_mark_on_a_message_of_the_page():
+    sessions = {
+        "red flag, intent": Events().start().user("red_flag", 1.0).utter("utter_red_flag"),
+        "red flag, advice on the context's reading": Events().start().user("ongoing_pain", 0.8).utter("utter_red_flag"),
+        "fallback": Events().start().user("out_of_scope", 0.9).utter("utter_fallback"),
+        "low confidence": Events().start().user("faq_sessions", 0.41).utter("utter_faq_sessions"),
+        "a button is sure": Events().start().user("affirm", 0.2, "/affirm").utter("utter_anything_else"),
+        "nothing": Events().start().user("faq_sessions", 0.9).utter("utter_faq_sessions"),
+    }
+    for name, events in sessions.items():
+        listed = {flag for flag in flags(only(events)) if flag in (m.FALLBACK, m.RED_FLAG, m.LOW_CONFIDENCE)}
+        assert listed == set(page_marks(events)), name
+    assert page_marks(sessions["red flag, advice on the context's reading"]) == [m.RED_FLAG]
+    assert page_marks(sessions["nothing"]) == page_marks(sessions["a button is sure"]) == []
+
+
+def test_each_flag_has_its_staff_words():
+    from bot.web.console.templates import FLAG_LABELS
+
+    assert list(FLAG_LABELS) == list(m.FLAGS)

@@ -276,7 +276,7 @@ def test_retention_and_forget_me_cover_the_replies_ids(store_url, tmp_path):
     apply_retention(90, tracker_url, store_url)
     sent = SentMessages(engine)
     assert sent.reply_to("m_old", "messenger:1") is None and sent.reply_to("m_new", "messenger:1") == "m_p1"
-    forget_in_console(engine, "messenger:1", [])
+    forget_in_console(engine, "messenger:1", [], sa.create_engine(tracker_url))
     assert sent.reply_to("m_new", "messenger:1") is None and sent.reply_to("m_kept", "messenger:2") == "m_p2"
     assert sent.delete_older_than(1, now=datetime.now(timezone.utc) + timedelta(days=2)) == 1
 

@@ -157,7 +157,7 @@ def analytics_page(
     by: str = Query(DAY, regex=f"^({DAY}|{WEEK})$"),
     channel: str = Query("", regex=CHANNEL_PATTERN),
 ) -> Response:
-    freshness = analytics.catch_up()
+    current = analytics.catch_up()
     first, last, period = period_of(period, date_or_none(start), date_or_none(end))
     result = report(analytics.requests_engine, first, last, by, channel or None)
     t = result.totals
@@ -180,6 +180,6 @@ def analytics_page(
         "by": by,
         "channel": channel,
         "channels": markers.ANALYTICS_CHANNELS,
-        "current": freshness.current,
+        "current": current,
     }
     return render(request, "analytics.html", context)

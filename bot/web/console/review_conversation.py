@@ -2,9 +2,10 @@
 
 - `GET /staff/review/{ref}`: each patient message, session by session, with the intent the assistant acted on and
   its confidence (and the classifier's own reading when the conversation's context changed it,
-  bot/dialogue/context.py), the answer it got, marks (low confidence: below `REVIEW_LOW_CONFIDENCE`; answered by
-  the fallback, `utter_fallback`, not merely read as `nlu_fallback`: a form asking for a name reads the name
-  itself; red flag), the patient's 👍/👎 (bot/storage/feedback.py) and its annotation. Details hidden as on
+  bot/dialogue/context.py), the answer it got, marks (bot/analytics/markers.py `message_marks`, the rules of the
+  review list's flags: low confidence, below `REVIEW_LOW_CONFIDENCE`; answered by the fallback, `utter_fallback`,
+  not merely read as `nlu_fallback`: a form asking for a name reads the name itself; red flag, the intent or the
+  urgent-care advice), the patient's 👍/👎 (bot/storage/feedback.py) and its annotation. Details hidden as on
   the other pages until "Show details" (a POST, audited).
 - `POST /staff/review/{ref}/annotate`: the right intent of one message (bot/staff/annotations.py), stored with
   the message masked by neutral placeholders whatever the page showed; audited ("annotated a message").
@@ -13,11 +14,12 @@ The list of every annotation and the training file: bot/web/console/annotations_
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from bot.analytics.markers import is_button, message_marks
 from bot.staff import audit
 from bot.staff.annotations import annotation_store
 from bot.staff.intent_choices import domain_intents, intent_groups, label
@@ -32,8 +34,6 @@ from bot.web.dependencies import Settings
 
 router = APIRouter(prefix="/staff", tags=["staff console"], include_in_schema=False)
 
-FALLBACK_RESPONSE = "utter_fallback"  # config.yml: the fallback's answer (ask to rephrase)
-RED_FLAG_INTENT = "red_flag"
 
 
 def known_values(staff: StaffServices, sender_id: str, slot_values: List[str]) -> List[str]:
@@ -44,14 +44,9 @@ def known_values(staff: StaffServices, sender_id: str, slot_values: List[str]) -
     return values
 
 
-def _patient_row(entry: Entry, text: str, hidden: int, low: float) -> Dict[str, Any]:
+def _patient_row(entry: Entry, text: str, hidden: int) -> Dict[str, Any]:
     confidence = entry.confidence
-    button = entry.note == "button" or entry.text.startswith("/")
-    marks = []
-    if entry.intent == RED_FLAG_INTENT:
-        marks.append(("red-flag", "Red flag"))
-    if confidence is not None and confidence < low and not button:
-        marks.append(("low", "Low confidence"))
+    button = entry.note == "button" or is_button(entry.text)  # the payload, or the offered button's title
     return {
         "kind": "patient",
         "id": entry.id,
@@ -66,7 +61,7 @@ def _patient_row(entry: Entry, text: str, hidden: int, low: float) -> Dict[str, 
         "note": None if entry.note == "button" else entry.note,
         "button": button,
         "message_id": entry.message_id,
-        "marks": marks,
+        "marks": [],  # flag keys (bot/analytics/markers.py FLAGS), once its answers are known
         "answers": [],
     }
 
@@ -80,6 +75,7 @@ def review_sessions(
     public = [number for number in public_numbers() if number]
     sessions: List[Dict[str, Any]] = [{"id": 0, "started": "", "rows": []}]
     current: Optional[Dict[str, Any]] = None
+    replies: Dict[int, Tuple[Entry, List[Optional[str]]]] = {}  # patient row id -> (its entry, responses it got)
     for entry in staff.transcripts.entries(sender_id):
         if entry.who == "event" and entry.note == "new session":
             sessions.append({"id": entry.id, "started": clinic_time(entry.at), "rows": []})
@@ -91,15 +87,19 @@ def review_sessions(
             text, hidden = masked.text, masked.hidden
         rows = sessions[-1]["rows"]
         if entry.who == "patient":
-            current = _patient_row(entry, text, hidden, low)
+            current = _patient_row(entry, text, hidden)
             rows.append(current)
+            replies[entry.id] = (entry, [])
         elif entry.who in ("assistant", "staff") and current is not None:
             who = "Assistant" if entry.who == "assistant" else f"{entry.staff_name} (staff)"
             current["answers"].append({"who": who, "text": text, "hidden": hidden})
-            if entry.utter_action == FALLBACK_RESPONSE and ("fallback", "Fallback") not in current["marks"]:
-                current["marks"].append(("fallback", "Fallback"))
+            if entry.who == "assistant":
+                replies[current["id"]][1].append(entry.utter_action)
         else:  # a pause, a resume, a restart; staff or assistant messages before any patient message
             rows.append({"kind": "event", "at": clinic_time(entry.at), "text": entry.note or text, "hidden": hidden})
+    for row in (row for s in sessions for row in s["rows"] if row["kind"] == "patient"):
+        entry, responses = replies[row["id"]]
+        row["marks"] = message_marks(entry.intent, entry.confidence, row["button"], responses, low)
     return [session for session in sessions if session["rows"] or session["started"]]
 
 

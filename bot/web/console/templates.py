@@ -40,6 +40,17 @@ CHANNEL_LABELS = {
 }
 
 
+# The review's flags (bot/analytics/markers.py FLAGS): the list's filter and column, and the marks of a message
+FLAG_LABELS = {
+    "fallback": "Fallback",
+    "low_confidence": "Low confidence",
+    "handoff": "Hand-off or call-back asked",
+    "red_flag": "Red flag",
+    "form_abandoned": "Form abandoned",
+    "thumbs_down": "Thumbs down",
+}
+
+
 def channel_label(channel: Any) -> str:
     return CHANNEL_LABELS.get(str(channel or ""), str(channel or "unknown"))
 
@@ -64,6 +75,7 @@ def render(request: Request, name: str, context: Dict[str, Any], status_code: in
             "kind_labels": KIND_LABELS,
             "status_labels": STATUS_LABELS,
             "channel_label": channel_label,
+            "flag_labels": FLAG_LABELS,
             **context,
         },
         status_code=status_code,
