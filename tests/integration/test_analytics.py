@@ -635,3 +635,31 @@ def test_an_update_writing_while_a_forget_holds_the_lock_starts_again(dbs, reque
     updater.join(20)
     assert forgotten and updated and updated[0].caught_up  # both finished, neither raised
     assert sender_rows(requests, sender) == [] and numbers(requests) == before
+
+
+def fresh_postgres_database(server) -> str:
+    name = f"a_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return server.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_in_production_both_databases_on_postgresql_the_report_equals_the_generator(postgres):
+    """The production profile's set-up: Rasa's events and the console's tables in PostgreSQL. The same known data
+    set, aggregated in two steps (a bounded first one), gives the generator's numbers per day, week and channel."""
+    tracker_url, requests_url = fresh_postgres_database(postgres), fresh_postgres_database(postgres)
+    expected = synthetic.generate(tracker_url, CONVERSATIONS, DAYS, SEED, requests_url=requests_url, end=END)
+    requests, tracker = engines(tracker_url, requests_url)
+    aggregator = Aggregator(requests, tracker, batch_rows=97)  # sessions cut between batches
+    assert not aggregator.update(max_rows=500).caught_up  # bounded: stops with more to read
+    assert Aggregator(requests, tracker).update().caught_up  # another process carries on from the watermark
+    daily = report(requests, FIRST, LAST, DAY)
+    assert actual_by(daily) == expected_by(expected, lambda s: (s.day, s.channel))
+    weekly = report(requests, FIRST, LAST, WEEK)
+    assert actual_by(weekly) == expected_by(expected, lambda s: (week_of(s.day), s.channel))
+    totals = expected.totals()
+    assert (sum(daily.thumbs["up"]), sum(daily.thumbs["down"])) == (totals["thumbs_up"], totals["thumbs_down"])
+    requests.dispose()
+    tracker.dispose()
