@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from bot.storage.feedback import feedback_table
 from bot.storage.feedback import metadata as feedback_metadata
+from bot.storage.transcripts import events_table
 
 NZ = ZoneInfo("Pacific/Auckland")
 MODEL = {"model_id": "421484e00fa6421e87f103a3a378d6a2", "assistant_id": "acute-acupuncture"}
@@ -59,19 +60,6 @@ OTHER = {  # intent -> (text, response): topics that are neither FAQ nor a flow
     "bot_challenge": ("am I talking to a bot", "utter_bot_challenge"),
     "ongoing_pain": ("my back still hurts after weeks", "utter_ongoing_pain"),
 }
-EVENT_TABLE = sa.Table(  # Rasa's SQLTrackerStore.SQLEvent, for a database Rasa has not written yet
-    "events",
-    sa.MetaData(),
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("sender_id", sa.String(255), nullable=False, index=True),
-    sa.Column("type_name", sa.String(255), nullable=False),
-    sa.Column("timestamp", sa.Float),
-    sa.Column("intent_name", sa.String(255)),
-    sa.Column("action_name", sa.String(255)),
-    sa.Column("data", sa.Text),
-)
-
-
 @dataclass
 class SessionExpect:
     """What one generated session holds, as its scenario wrote it."""
@@ -589,6 +577,13 @@ def plan(rng: random.Random, conversations: int, start: float, end: float) -> Li
     return sorted(firsts + seconds)
 
 
+def create_events_table(tracker: sa.engine.Engine) -> None:
+    """Rasa's events table and its one index, as SQLTrackerStore makes them, for a database Rasa has not written."""
+    events_table.create(tracker, checkfirst=True)
+    with tracker.begin() as conn:
+        conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_events_sender_id ON events (sender_id)"))
+
+
 def generate(
     tracker_url: str,
     conversations: int,
@@ -603,7 +598,7 @@ def generate(
     end = end if end is not None else time.time() - 2 * 3600
     start = end - days * 86400
     tracker = sa.create_engine(tracker_url, future=True)
-    EVENT_TABLE.metadata.create_all(tracker)
+    create_events_table(tracker)
     requests = sa.create_engine(requests_url, future=True) if requests_url else None
     if requests is not None:
         feedback_metadata.create_all(requests)
@@ -626,11 +621,11 @@ def generate(
                 pending.extend(conversation.rows)
                 ratings.extend(conversation.ratings)
                 if len(pending) >= INSERT_ROWS:
-                    conn.execute(EVENT_TABLE.insert(), pending)
+                    conn.execute(events_table.insert(), pending)
                     events += len(pending)
                     pending = []
             if pending:
-                conn.execute(EVENT_TABLE.insert(), pending)
+                conn.execute(events_table.insert(), pending)
                 events += len(pending)
         if requests is not None and ratings:
             with requests.begin() as conn:

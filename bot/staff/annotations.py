@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, Optional
 import sqlalchemy as sa
 
 from bot.storage.times import as_utc, utc_now
+from bot.storage.upsert import update_or_insert
 
 MAX_TEXT = 1000  # the longest message the channels accept (bot/channels/message_limits.py) fits
 
@@ -101,18 +102,8 @@ class AnnotationStore:
             "confidence": confidence,
             "intent": intent,
         }
-        t = annotations_table.c
-        with self.engine.begin() as conn:
-            changed = conn.execute(
-                annotations_table.update().where(t.sender_id == sender_id, t.event_id == event_id).values(**values)
-            ).rowcount
-            if not changed:
-                try:
-                    with conn.begin_nested():
-                        row = {"sender_id": sender_id, "event_id": event_id, **values}
-                        conn.execute(annotations_table.insert().values(**row))
-                except sa.exc.IntegrityError:  # saved at the same moment by someone else: theirs stands
-                    pass
+        with self.engine.begin() as conn:  # saved at the same moment by someone else: theirs stands
+            update_or_insert(conn, annotations_table, {"sender_id": sender_id, "event_id": event_id}, values)
 
     def for_conversation(self, sender_id: str) -> Dict[int, Annotation]:
         """event id -> annotation, for one conversation."""

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from bot.storage.booking_requests import database_url, shared_store
 from bot.storage.times import utc_now
+from bot.storage.upsert import update_or_insert
 
 UP, DOWN = "up", "down"
 RATINGS = (UP, DOWN)
@@ -53,27 +54,13 @@ class FeedbackStore:
             raise ValueError(f"rating must be one of {RATINGS}")
         if not sender_id or not message_key or len(message_key) > MAX_KEY:
             raise ValueError("a rating needs a conversation and a message key of at most 255 characters")
-        t = feedback_table.c
-        with self.engine.begin() as conn:
-            changed = conn.execute(
-                feedback_table.update()
-                .where(t.sender_id == sender_id, t.message_key == message_key)
-                .values(rating=rating, at=self.clock(), channel=channel)
-            ).rowcount
-            if not changed:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(
-                            feedback_table.insert().values(
-                                at=self.clock(),
-                                sender_id=sender_id,
-                                channel=channel,
-                                message_key=message_key,
-                                rating=rating,
-                            )
-                        )
-                except sa.exc.IntegrityError:  # the same rating arrived twice at once: the other one is kept
-                    pass
+        with self.engine.begin() as conn:  # a changed mind replaces the rating; the same one twice at once: one row
+            update_or_insert(
+                conn,
+                feedback_table,
+                {"sender_id": sender_id, "message_key": message_key},
+                {"rating": rating, "at": self.clock(), "channel": channel},
+            )
 
     def remove(self, sender_id: str, message_key: str) -> int:
         """Take a rating back (Instagram's "unreact")."""

@@ -51,7 +51,7 @@ ACTIVITY_INDEX = "ix_events_timestamp"
 CLOCK_SLACK = 86400  # seconds: messages stamped up to a day ahead still count as activity
 
 _metadata = sa.MetaData()
-events_table = sa.Table(  # the columns of Rasa's SQLTrackerStore.SQLEvent; never created from here
+events_table = sa.Table(  # the columns of Rasa's SQLTrackerStore.SQLEvent; created only by bot/analytics/synthetic.py
     "events",
     _metadata,
     sa.Column("id", sa.Integer, primary_key=True),

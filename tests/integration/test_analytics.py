@@ -463,7 +463,7 @@ def add_conversation(tracker_url: str, sender: str, scenario, started: float) ->
     engine = sa.create_engine(tracker_url, future=True)
     with engine.begin() as conn:
         before = conn.execute(sa.select(sa.func.max(events_table.c.id))).scalar() or 0
-        conn.execute(synthetic.EVENT_TABLE.insert(), conversation.rows)
+        conn.execute(events_table.insert(), conversation.rows)
         ids = list(conn.execute(sa.select(events_table.c.id).where(events_table.c.id > before)).scalars())
     engine.dispose()
     return ids, conversation.expect
