@@ -12,13 +12,13 @@ pass.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional
 from zoneinfo import ZoneInfo
 
 from bot.analytics import markers as m
+from bot.storage.transcripts import json_object
 
 CLINIC_TIME = ZoneInfo("Pacific/Auckland")
 COUNTERS = (
@@ -56,14 +56,6 @@ class EventRow(NamedTuple):
 def nz_day(timestamp: float) -> str:
     """The New Zealand date of an epoch time, "2026-11-29"."""
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).astimezone(CLINIC_TIME).date().isoformat()
-
-
-def _json(data: Optional[str]) -> Dict[str, Any]:
-    try:
-        value = json.loads(data or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 @dataclass
@@ -120,7 +112,7 @@ class SessionFacts:
         self._form_not_submitted()
         self._message_at(row.timestamp)
         self.add("patient_messages")
-        data = _json(row.data)
+        data = json_object(row.data)
         intent = (data.get("parse_data") or {}).get("intent") or {}
         name = row.intent_name or intent.get("name")
         confidence = intent.get("confidence")
@@ -137,7 +129,7 @@ class SessionFacts:
         self.last_intent = name
 
     def _bot(self, row: EventRow) -> None:
-        data = _json(row.data)
+        data = json_object(row.data)
         metadata = data.get("metadata") or {}
         if not isinstance(metadata, dict) or metadata.get("staff"):
             return  # a staff member's message during a takeover: not the assistant's
@@ -181,10 +173,10 @@ class SessionFacts:
 
     def _slot(self, row: EventRow) -> None:
         if row.action_name == m.REQUEST_KIND_SLOT:
-            value = _json(row.data).get("value")
+            value = json_object(row.data).get("value")
             self.request_kind = value if isinstance(value, str) else None
         elif row.action_name == m.ELIGIBILITY_SLOT:
-            value = _json(row.data).get("value")
+            value = json_object(row.data).get("value")
             if value == m.ELIGIBLE:
                 self.add("acc_eligible")
             elif value == m.NOT_ELIGIBLE:

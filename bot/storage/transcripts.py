@@ -113,7 +113,8 @@ def _read_only(dialect: str) -> Any:
     return on_connect
 
 
-def _json(data: Optional[str]) -> Dict[str, Any]:
+def json_object(data: Optional[str]) -> Dict[str, Any]:
+    """An event row's `data` as a dict ({} when it is not a JSON object)."""
     try:
         value = json.loads(data or "{}")
     except ValueError:
@@ -176,7 +177,7 @@ class TranscriptReader:
             offered = self._offered_before(conn, sender_id, before) if before > 0 else {}
         out = []
         for row in rows:
-            data = _json(row.data)
+            data = json_object(row.data)
             out.append(_entry(row.id, row.type_name, _utc(row.timestamp), data, offered))
             if row.type_name == "user":
                 offered = {}
@@ -196,7 +197,7 @@ class TranscriptReader:
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
-        return _entry(row.id, row.type_name, _utc(row.timestamp), _json(row.data), {}) if row else None
+        return _entry(row.id, row.type_name, _utc(row.timestamp), json_object(row.data), {}) if row else None
 
     def _offered_before(self, conn: Any, sender_id: str, after_id: int) -> Dict[str, str]:
         """The buttons the assistant offered after the patient's last message up to `after_id`: a click on one
@@ -214,7 +215,7 @@ class TranscriptReader:
         )
         offered: Dict[str, str] = {}
         for data in conn.execute(query).scalars():
-            offered.update(_titles(_json(data).get("data") or {}))
+            offered.update(_titles(json_object(data).get("data") or {}))
         return offered
 
     def summary(self, sender_id: str) -> Optional[ConversationSummary]:
@@ -332,7 +333,7 @@ def _personal_values(conn: Any, sender_ids: Sequence[str]) -> Dict[str, List[str
     )
     values: Dict[str, List[str]] = {}
     for sender_id, data in conn.execute(query):
-        value = _json(data).get("value")
+        value = json_object(data).get("value")
         found = values.setdefault(sender_id, [])
         for text in _strings(value):
             if text not in found:

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import random
 import re
-import shutil
 import sqlite3
-import tempfile
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -38,7 +35,7 @@ from bot.web.app import create_app
 from bot.web.assets import build_bundle
 from bot.web.settings import WebSettings
 from tests.conftest import free_port
-from tests.support.services import LocalPostgres
+from tests.support.services import local_postgres
 
 NZ = ZoneInfo("Pacific/Auckland")
 END = datetime(2026, 3, 20, 12, 0, tzinfo=NZ).timestamp()  # fixed: the same NZ days on every run
@@ -567,14 +564,8 @@ def test_after_retention_deleted_every_event_new_ones_are_counted(dbs):
 
 @pytest.fixture(scope="module")
 def postgres():
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-        pytest.skip("needs the Debian package postgresql")
-    server = LocalPostgres(Path(tempfile.mkdtemp(prefix="analytics-test-pg-")), free_port()).start()
-    try:
+    with local_postgres("analytics-test-pg-", free_port()) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.workdir, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -582,13 +573,7 @@ def requests_url(request, dbs) -> str:
     """The requests' database of the data set (SQLite), or a fresh PostgreSQL one."""
     if request.param == "sqlite":
         return dbs[1]
-    server = request.getfixturevalue("postgres")
-    name = f"a_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    url = server.url.rsplit("/", 1)[0] + f"/{name}"
+    url = request.getfixturevalue("postgres").new_database("a")
     feedback_metadata.create_all(sa.create_engine(url))  # the report reads the ratings
     return url
 
@@ -637,19 +622,10 @@ def test_an_update_writing_while_a_forget_holds_the_lock_starts_again(dbs, reque
     assert sender_rows(requests, sender) == [] and numbers(requests) == before
 
 
-def fresh_postgres_database(server) -> str:
-    name = f"a_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return server.url.rsplit("/", 1)[0] + f"/{name}"
-
-
 def test_in_production_both_databases_on_postgresql_the_report_equals_the_generator(postgres):
     """The production profile's set-up: Rasa's events and the console's tables in PostgreSQL. The same known data
     set, aggregated in two steps (a bounded first one), gives the generator's numbers per day, week and channel."""
-    tracker_url, requests_url = fresh_postgres_database(postgres), fresh_postgres_database(postgres)
+    tracker_url, requests_url = postgres.new_database("a"), postgres.new_database("a")
     expected = synthetic.generate(tracker_url, CONVERSATIONS, DAYS, SEED, requests_url=requests_url, end=END)
     requests, tracker = engines(tracker_url, requests_url)
     aggregator = Aggregator(requests, tracker, batch_rows=97)  # sessions cut between batches

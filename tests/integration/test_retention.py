@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,7 +15,7 @@ from bot.storage.booking_requests import BookingRequest, BookingRequestStore, re
 from bot.storage.database_urls import tracker_url_from_endpoints
 from bot.storage.transcripts import events_table
 from tests.conftest import free_port
-from tests.support.services import LocalPostgres
+from tests.support.services import local_postgres
 
 DAY = 86400
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,14 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def postgres():
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-        pytest.skip("needs the Debian package postgresql")
-    server = LocalPostgres(Path(tempfile.mkdtemp(prefix="retention-test-pg-")), free_port()).start()
-    try:
+    with local_postgres("retention-test-pg-", free_port()) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.workdir, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -42,13 +33,7 @@ def databases(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'conversations.sqlite'}", f"sqlite:///{tmp_path / 'requests.sqlite'}"
     server = request.getfixturevalue("postgres")
-    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT")
-    names = [f"t_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return tuple(server.url.rsplit("/", 1)[0] + f"/{name}" for name in names)
+    return server.new_database(), server.new_database()
 
 
 def make_events(url: str, rows: list) -> None:

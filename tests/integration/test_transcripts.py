@@ -4,12 +4,9 @@ wrote: SQLite files and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import List
@@ -43,7 +40,7 @@ from bot.storage.transcripts import (
     create_activity_index,
 )
 from tests.conftest import free_port
-from tests.support.services import LocalPostgres
+from tests.support.services import local_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOTS = {name: {"type": "text", "mappings": [{"type": "custom"}]} for name in (*PERSONAL_SLOTS, "injury_date")}
@@ -344,23 +341,13 @@ def test_the_web_service_can_use_it_without_loading_rasa():
 
 @pytest.fixture(scope="module")
 def postgres():
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-        pytest.skip("needs the Debian package postgresql")
-    server = LocalPostgres(Path(tempfile.mkdtemp(prefix="transcripts-test-pg-")), free_port()).start()
-    try:
+    with local_postgres("transcripts-test-pg-", free_port()) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.workdir, ignore_errors=True)
 
 
 def test_postgresql(postgres):
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(postgres.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    url = postgres.url.rsplit("/", 1)[0] + f"/{name}"
+    url = postgres.new_database()
+    name = url.rsplit("/", 1)[1]
     reader = TranscriptReader(url)
     assert reader.entries(WEB) == [] and reader.summary(WEB) is None  # no table yet
 

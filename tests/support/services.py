@@ -7,17 +7,21 @@ authentication over TCP. Not for production: fsync is off and the data lives in 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
+import pytest
 import redis
 import sqlalchemy as sa
 
@@ -102,6 +106,15 @@ class LocalPostgres:
                 time.sleep(0.3)
         return self
 
+    def new_database(self, prefix: str = "t") -> str:
+        """A fresh, empty database on this server; its URL."""
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
     def stop(self) -> None:
         """Fast shutdown (SIGINT): open client connections are closed, not waited for."""
         if self.process and self.process.poll() is None:
@@ -111,6 +124,19 @@ class LocalPostgres:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+@contextlib.contextmanager
+def local_postgres(prefix: str, port: int) -> Iterator[LocalPostgres]:
+    """A throw-away PostgreSQL server for a test module (skips the test without Debian's postgresql package)."""
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        pytest.skip("needs the Debian package postgresql")
+    server = LocalPostgres(Path(tempfile.mkdtemp(prefix=prefix)), port).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.workdir, ignore_errors=True)
 
 
 @dataclass
