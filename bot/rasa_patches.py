@@ -56,8 +56,11 @@ not what Rasa does, and must hold in processes that never import Rasa.
    (`RulePolicy._get_possible_keys`): Rasa checks every rule against every state of the conversation, though
    a rule of n states can only be ruled out by the last n (`_is_rule_applicable` returns True beyond them).
    Same result; the cost no longer grows with the conversation's length (measured with cProfile: rule
-   matching was ~9 ms of a ~50 ms message).
-   Guard: tests/unit/test_rasa_patches.py (same keys as Rasa's loop on rules and states of the trained model).
+   matching was ~9 ms of a ~50 ms message). And since the result depends only on those last states, it is
+   remembered for them (a bounded LRU per policy and lookup): a FAQ conversation meets the same few states again
+   and again, and matching 510 rules was still a sixth of the Rasa process's time under load (`make profile`).
+   Guard: tests/unit/test_rasa_patches.py (same keys as Rasa's loop on rules and states of the trained model, asked
+   twice: computed, then remembered).
 9. A red flag is answered while staff have taken a conversation over (`MessageProcessor._should_handle_message`).
    A staff takeover (bot/channels/staff.py) pauses the conversation (`ConversationPaused`); Rasa then stores the
    patient's messages and predicts nothing for them (only `/restart` gets through), so "I have chest pain" typed
@@ -82,11 +85,28 @@ not what Rasa does, and must hold in processes that never import Rasa.
    is held (in-memory or Redis), the time the message waited for that lock. Cost: about 10 µs a message
    (docs/production.md, "Metrics").
    Guard: tests/unit/test_metrics.py (same sends in the same order, counted; the causes), tests/e2e/test_metrics.py.
+13. The model's graph is run in a fixed order without dask (`DaskGraphRunner.run`): Rasa runs the NLU pipeline and
+   the policies (twice or more per message) through `dask.get`, which builds a dask graph, orders it and executes it
+   in the same thread, every time: measured ~7 % of the Rasa process's time under load (`make profile`), for graphs
+   of a dozen nodes in a line. Here the order of the nodes each target needs is worked out once per runner, targets
+   and inputs, and the nodes are called in it with what dask would give them: the outputs of their needs, an
+   input as `(name, value)`, the name itself for a need nothing provides; inputs named like a node replace it, as
+   in dask. Same outputs and errors (a RuntimeError becomes Rasa's GraphRunError).
+   Guard: tests/unit/test_rasa_patches.py (the model's own NLU and policy graphs give what Rasa's runner gives),
+   tests/e2e/test_conversations.py.
+12. The action server's answer is checked against a validator built once (`RemoteAction._validate_action_result`):
+   Rasa calls `jsonschema.validate` for every custom action's answer, which first checks Rasa's constant schema
+   against the JSON Schema meta-schema: measured 36 ms a call here, a quarter of the Rasa process's time under load
+   (`make profile`), against 1 ms for the same answer checked by a validator made once. A valid answer passes as
+   before; an invalid one goes to Rasa's own method, so it is refused with Rasa's error and message.
+   Guard: tests/unit/test_rasa_patches.py (valid answers pass, invalid ones raise Rasa's error, the schema is
+   Rasa's).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import functools
 import logging
@@ -96,6 +116,7 @@ from typing import Any, Dict, List, Optional, Text, Tuple, Type
 import aiohttp
 import numpy
 import rasa
+from jsonschema import validators
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
@@ -103,6 +124,8 @@ from rasa.core.lock_store import LockError
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event
@@ -364,7 +387,7 @@ def _rule_length(rule_key: str) -> int:
     return len(RulePolicy._rule_key_to_state(rule_key))
 
 
-def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[Dict[Text, Any]]) -> set:
+def _matching_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[Dict[Text, Any]]) -> set:
     """Rasa's `_get_possible_keys`, skipping the checks that always pass (rules shorter than the look-back)."""
     possible = set(lookup.keys())
     for turn, state in enumerate(reversed(states)):
@@ -372,6 +395,52 @@ def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[D
             break  # every remaining rule is shorter than `turn`: Rasa keeps them all from here on
         possible = {key for key in possible if _rule_length(key) <= turn or self._is_rule_applicable(key, turn, state)}
     return possible
+
+
+RULE_MATCHES_REMEMBERED = 20_000  # per policy and lookup; an entry is a few states and a few rule keys
+
+
+class _RuleMatches:
+    """The rule keys matching the last states of a conversation, for one lookup: a bounded LRU."""
+
+    def __init__(self, lookup: Dict[Text, Text]) -> None:
+        self.lookup, self.size = lookup, len(lookup)  # training pops rules from a lookup: then start afresh
+        self.look_back = max((_rule_length(key) for key in lookup), default=0)
+        self.remembered: collections.OrderedDict[tuple, frozenset] = collections.OrderedDict()
+
+    def still_for(self, lookup: Dict[Text, Text]) -> bool:
+        return self.lookup is lookup and self.size == len(lookup)
+
+
+def _frozen_state(state: Dict[Text, Any]) -> tuple:
+    """A state (sub-states of names to strings or tuples) as a hashable key; TypeError if it holds something else."""
+    return tuple(
+        (kind, tuple(sorted((name, tuple(v) if isinstance(v, list) else v) for name, v in sub.items())))
+        for kind, sub in sorted(state.items())
+    )
+
+
+def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[Dict[Text, Any]]) -> set:
+    """The rule keys matching `states`, remembered for the last states that decide them (see 8)."""
+    cache = self.__dict__.setdefault("_clinic_rule_matches", {})
+    matches = cache.get(id(lookup))
+    if matches is None or not matches.still_for(lookup):
+        matches = cache[id(lookup)] = _RuleMatches(lookup)
+    deciding = states[-matches.look_back :] if matches.look_back else []
+    try:
+        key = tuple(_frozen_state(state) for state in deciding)
+        hash(key)
+    except TypeError:  # a state value Rasa's featurizer never makes: no remembering
+        return _matching_keys(self, lookup, states)
+    found = matches.remembered.get(key)
+    if found is None:
+        found = frozenset(_matching_keys(self, lookup, deciding))
+        matches.remembered[key] = found
+        if len(matches.remembered) > RULE_MATCHES_REMEMBERED:
+            matches.remembered.popitem(last=False)
+    else:
+        matches.remembered.move_to_end(key)
+    return set(found)
 
 
 # -- 9. a red flag answered while staff have the conversation -----------------------------------------------------
@@ -409,6 +478,75 @@ async def send_bot_messages(events: List[Event], tracker: DialogueStateTracker, 
             metrics.reply_sent(channel, (event.metadata or {}).get("utter_action"))
 
 
+# -- 12. the action server's answer checked by a validator made once ------------------------------------------------
+
+_rasa_validate_action_result = RemoteAction._validate_action_result
+
+
+@functools.cache
+def _action_result_validator() -> Any:
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validators.validator_for(schema)
+    validator_class.check_schema(schema)  # what `jsonschema.validate` does on every call, here once
+    return validator_class(schema)
+
+
+def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+    """True for a valid answer (schema checked once); an invalid one is refused by Rasa's own method."""
+    if _action_result_validator().is_valid(result):
+        return True
+    return _rasa_validate_action_result(self, result)
+
+
+# -- 13. the model's graph run in a fixed order, without dask --------------------------------------------------------
+
+_rasa_graph_run = DaskGraphRunner.run
+GraphStep = Tuple[Text, Any, Tuple[Text, ...]]  # node name, GraphNode, the names of what it needs
+
+
+def _graph_steps(runner: DaskGraphRunner, targets: Tuple[Text, ...], inputs: Tuple[Text, ...]) -> List[GraphStep]:
+    """The nodes `targets` need, each after its needs; inputs stand in for nodes of the same name (as in dask)."""
+    nodes = runner._graph_schema.nodes
+    steps: List[GraphStep] = []
+    seen: set = set(inputs)
+
+    def visit(name: Text) -> None:
+        if name in seen or name not in nodes:
+            return
+        seen.add(name)
+        needs = tuple(nodes[name].needs.values())
+        for need in needs:
+            visit(need)
+        steps.append((name, runner._instantiated_nodes[name], needs))
+
+    for target in targets:
+        visit(target)
+    return steps
+
+
+def run_graph(
+    self: DaskGraphRunner, inputs: Optional[Dict[Text, Any]] = None, targets: Optional[List[Text]] = None
+) -> Dict[Text, Any]:
+    """Rasa's `DaskGraphRunner.run`: the same nodes called with the same arguments, in an order made once."""
+    run_targets = tuple(targets if targets else self._graph_schema.target_names)
+    inputs = inputs or {}
+    plans = self.__dict__.setdefault("_clinic_graph_steps", {})
+    plan_key = (run_targets, tuple(inputs))
+    plan = plans.get(plan_key)
+    if plan is None:
+        graph_names = tuple(self._graph_schema.minimal_graph_schema(list(run_targets)).nodes)
+        plan = plans[plan_key] = (_graph_steps(self, run_targets, tuple(inputs)), graph_names)
+    steps, graph_names = plan
+    DaskGraphRunner._add_inputs_to_graph(inputs, dict.fromkeys(graph_names))  # Rasa's check of the input names
+    results: Dict[Text, Any] = {name: (name, value) for name, value in inputs.items()}
+    try:
+        for name, node, needs in steps:
+            results[name] = node(*[results.get(need, need) for need in needs])
+    except RuntimeError as error:
+        raise GraphRunError("Error running runner.") from error
+    return dict(results[target] for target in run_targets)
+
+
 # -- installing them -------------------------------------------------------------------------------------------
 # (Rasa class, attribute, replacement): every assignment to Rasa's code this project makes, in one list.
 PATCHES: List[Tuple[Any, str, Any]] = [
@@ -424,6 +562,8 @@ PATCHES: List[Tuple[Any, str, Any]] = [
     (MessageProcessor, "_should_handle_message", staticmethod(should_handle_message)),
     (MessageProcessor, "_has_session_expired", has_session_expired),
     (MessageProcessor, "_send_bot_messages", staticmethod(send_bot_messages)),
+    (RemoteAction, "_validate_action_result", validate_action_result),
+    (DaskGraphRunner, "run", run_graph),
 ]
 _applied = False
 

@@ -6,6 +6,10 @@ commit (~10 %) and to `Event.resolve_by_type`, which walks all Event subclasses 
 
 - puts a SQLite database in WAL mode with `synchronous=NORMAL`: a crash of the server loses nothing;
   only a power cut can lose the last transactions. Other databases (PostgreSQL) are left as they are;
+- keeps SQLite connections open in a pool: SQLAlchemy 1.4 opens and closes a new one for every session of a
+  file database (`NullPool`), which with the pragmas above was ~7 % of a message's time under load (`make profile`).
+  A pooled connection whose file is no longer the one at the database's path (moved, replaced, a disk gone) is
+  dropped when taken from the pool, so writes never go on into a file nobody reads (tests/e2e/test_failures.py);
 - caches the event-type lookup (the set of event classes does not change while the server runs);
 - keeps each conversation's current session in memory (`bot/storage/tracker_window.py`) and hands Rasa a working
   tracker of the last turns, so a message costs the same at message 200 as at message 5. The database stays
@@ -18,7 +22,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Optional, Sequence
+import os
+from typing import Any, Dict, List, Optional, Sequence
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -26,6 +31,7 @@ from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngine
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import event as sa_event
+from sqlalchemy.orm import sessionmaker
 
 from bot import rasa_patches
 from bot.rasa_patches import TrackerStoreUnavailable, resolve_by_type
@@ -61,6 +67,58 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _file_identity(path: str) -> Optional[tuple]:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
+
+
+def _pool_sqlite_file(engine: sa.engine.Engine) -> sa.engine.Engine:
+    """The same SQLite database with pooled connections, each checked out only while its file is still the one."""
+    path = engine.url.database
+    pooled = sa.create_engine(engine.url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
+
+    @sa_event.listens_for(pooled, "connect")
+    def _connected(dbapi_connection: Any, record: Any) -> None:
+        _sqlite_pragmas(dbapi_connection, record)
+        record.info["file"] = _file_identity(path)
+
+    @sa_event.listens_for(pooled, "checkout")
+    def _checked_out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("file") != _file_identity(path):
+            raise sa.exc.DisconnectionError("the database file changed")  # the pool connects afresh
+
+    engine.dispose()
+    return pooled
+
+
+class EventStatements:
+    """The events-table statements of every message, built once: SQLAlchemy Core, not the ORM's per-object work
+    (the ORM's query building, unit of work and row objects were ~15 % of a message's time under load, `make
+    profile`). The rows and ids are those Rasa's own save would write."""
+
+    def __init__(self, table: sa.Table, dialect: str) -> None:
+        self.table, self.dialect = table, dialect
+        c = table.c
+        sender = c.sender_id == sa.bindparam("sender")
+        between = c.id.between(sa.bindparam("first"), sa.bindparam("last"))
+        self.count = sa.select(sa.func.count(c.id)).where(sender, between)
+        self.newer = sa.select(c.id, c.type_name, c.data).where(sender, c.id > sa.bindparam("after")).order_by(c.id)
+
+    def insert(self, connection: sa.engine.Connection, rows: List[Dict[str, Any]]) -> List[int]:
+        """Insert `rows` in one statement; their ids, in order."""
+        if self.dialect == "postgresql":
+            result = connection.execute(self.table.insert().values(rows).returning(self.table.c.id))
+            return sorted(row[0] for row in result)  # the sequence numbers the rows in their order
+        if self.dialect == "sqlite":
+            # the rows of one INSERT get consecutive rowids (largest + 1 each), under the write lock it holds
+            last = connection.execute(self.table.insert().values(rows)).lastrowid
+            return list(range(last - len(rows) + 1, last + 1))
+        return [connection.execute(self.table.insert(), row).inserted_primary_key[0] for row in rows]
+
+
 class ClinicSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore with sessions cached in memory and bounded working trackers; SQLite in WAL mode."""
 
@@ -68,9 +126,10 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         expiry = self.domain.session_config.session_expiration_time  # minutes; 0 = sessions never expire
         self.sessions = SessionCache(int(cache_events), max_idle=60 * (expiry or DEFAULT_IDLE_MINUTES))
-        if self.engine.dialect.name == "sqlite":
-            sa_event.listen(self.engine, "connect", _sqlite_pragmas)
-            self.engine.dispose()  # connections opened while creating tables get the pragmas too
+        # (a SQLite memory database lives in its one connection: left as Rasa made it)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            self.engine = _pool_sqlite_file(self.engine)
+            self.sessionmaker = sessionmaker(bind=self.engine)
         # Rasa only logs a database it cannot create tables in, and carries on: stop the start instead
         problem = write_problem(self.engine)
         if problem:
@@ -79,6 +138,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
                 f"cannot be written: {problem}"
             )
         create_activity_index(self.engine)  # the staff console's "live chats" read events by time
+        self._sql = EventStatements(self.SQLEvent.__table__, self.engine.dialect.name)
 
     def write_problem(self) -> Optional[str]:
         """None while the conversations database takes writes, else why not (for readiness)."""
@@ -99,30 +159,20 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         cached = self.sessions.get(sender_id)
         if cached is None:
             return None
-        if not self._still_stored(session, sender_id, cached):
+        connection = session.connection()
+        if not self._still_stored(connection, sender_id, cached):
             return None
-        table = self.SQLEvent
-        rows = (
-            session.query(table.id, table.type_name, table.data)
-            .filter(table.sender_id == sender_id, table.id > cached.last_id)
-            .order_by(table.id)
-            .all()
-        )
+        rows = connection.execute(self._sql.newer, {"sender": sender_id, "after": cached.last_id}).all()
         if any(row.type_name == SessionStarted.type_name for row in rows):
             return None  # a new session: load it as Rasa does
         if rows:
             cached.extend(deserialise_events([json.loads(row.data) for row in rows]), [row.id for row in rows])
         return cached
 
-    def _still_stored(self, session: Any, sender_id: str, cached: CachedSession) -> bool:
+    def _still_stored(self, connection: sa.engine.Connection, sender_id: str, cached: CachedSession) -> bool:
         """False if some of the cached rows were deleted ("forget me", retention)."""
-        table = self.SQLEvent
-        kept = (
-            session.query(sa.func.count(table.id))
-            .filter(table.sender_id == sender_id, table.id.between(cached.first_id, cached.last_id))
-            .scalar()
-        )
-        return kept == cached.rows
+        bounds = {"sender": sender_id, "first": cached.first_id, "last": cached.last_id}
+        return connection.execute(self._sql.count, bounds).scalar() == cached.rows
 
     def _load(self, session: Any, sender_id: str) -> Optional[CachedSession]:
         """Load the current session from the database, as SQLTrackerStore does."""
@@ -147,19 +197,16 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, events, tracker.sender_id)
         cached = self.sessions.get(tracker.sender_id)
-        with self.session_scope() as session:
-            rows = [self._row(tracker.sender_id, event) for event in events]
-            session.add_all(rows)
-            session.flush()  # assigns the ids
-            ids = [row.id for row in rows]
-            session.commit()
-            tracker.stored = StoredUpTo(len(tracker.events), ids[-1])
+        rows = [self._row(tracker.sender_id, event) for event in events]
+        with self.engine.begin() as connection:
+            ids = self._sql.insert(connection, rows)
             keep = (
                 cached is not None
                 and cached.last_id == last_id
                 and not _starts_session(events)
-                and self._still_stored(session, tracker.sender_id, cached)  # e.g. "forget me" deleted them
+                and self._still_stored(connection, tracker.sender_id, cached)  # e.g. "forget me" deleted them
             )
+        tracker.stored = StoredUpTo(len(tracker.events), ids[-1])
         if keep:
             cached.extend(events, ids)
         else:
@@ -173,17 +220,18 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         events = TrackerEventDiffEngine.event_difference(stored, tracker)
         await self._stream_new_events(self.event_broker, events, tracker.sender_id)
 
-    def _row(self, sender_id: str, event: Event) -> Any:
+    @staticmethod
+    def _row(sender_id: str, event: Event) -> Dict[str, Any]:
         """The events-table row of `event`, as SQLTrackerStore writes it."""
         data = event.as_dict()
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
 
 def _starts_session(events: Sequence[Event]) -> bool:

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 
 import pytest
+import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
@@ -187,3 +188,50 @@ def test_the_store_hands_out_typed_working_trackers_that_know_what_is_stored(tmp
     assert _rows(db, "patient")[-1][1] == "user"
     # the same tracker, copied into Rasa's own type, goes through SQLTrackerStore.save: Rasa's own behaviour
     assert not isinstance(tracker.copy(), WorkingTracker)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    from tests.conftest import free_port
+    from tests.support.services import local_postgres
+
+    with local_postgres("tracker-store-pg-", free_port()) as server:
+        yield server
+
+
+def _store_on(database: str, postgres_url: str = "") -> ClinicSQLTrackerStore:
+    if not postgres_url:
+        return ClinicSQLTrackerStore(domain=SLOT_DOMAIN, dialect="sqlite", db=database)
+    url = sa.engine.make_url(postgres_url)
+    return ClinicSQLTrackerStore(
+        domain=SLOT_DOMAIN, dialect="postgresql", host=url.host, port=url.port, db=url.database,
+        username=url.username, password=url.password,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_ids_kept_in_memory_are_the_rows_ids(dialect, tmp_path, request):
+    """Rows go in one statement each save; the ids the store keeps must be the table's, with two processes
+    writing the same table (two conversations, interleaved)."""
+    url = request.getfixturevalue("postgres").new_database("ids") if dialect == "postgresql" else ""
+    database = str(tmp_path / "ids.sqlite")
+    stores = [_store_on(database, url) for _ in range(2)]
+    engine = stores[0].engine
+
+    async def talk() -> None:
+        for n in range(1, 41):
+            for sender in ("p", "q"):
+                await _add_turn(stores[(n + (sender == "q")) % 2], sender, _turn(n))
+
+    asyncio.run(talk())
+    with engine.connect() as conn:
+        for sender in ("p", "q"):
+            query = sa.text("SELECT id, type_name FROM events WHERE sender_id = :s ORDER BY id")
+            rows = conn.execute(query, {"s": sender})
+            ids, types = zip(*rows)
+            assert list(types[-4:]) == [e.type_name for e in _turn(40)]
+            for store in stores:
+                asyncio.run(store.retrieve(sender))  # catches up on the other process's rows
+                cached = store.sessions.get(sender)
+                assert (cached.first_id, cached.last_id, cached.rows) == (ids[0], ids[-1], len(ids))
+            assert asyncio.run(stores[0].retrieve(sender)).get_slot("injury_date") == "day 40"

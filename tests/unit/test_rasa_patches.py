@@ -69,7 +69,28 @@ def test_rule_matching_keeps_the_same_rules_as_rasas_loop():
         expected = rasa_patches._rasa_get_possible_keys(policy, rules, history)
         assert rasa_patches.get_possible_keys(policy, rules, history) == expected
         matched += bool(expected)
+        if len(history) >= 4:  # the longest rule: earlier states change nothing, the answer is the remembered one
+            longer = [*rng.choice(states_of), *history]
+            assert rasa_patches.get_possible_keys(policy, rules, longer) == expected
+            assert rasa_patches._rasa_get_possible_keys(policy, rules, longer) == expected
     assert matched > len(keys)  # the comparison covered histories that do match rules
+    (remembered,) = policy._clinic_rule_matches.values()
+    assert remembered.look_back == 4 and 0 < len(remembered.remembered) < len(histories)  # shared last states
+
+
+def test_remembered_rule_matches_follow_a_changed_lookup_and_stay_bounded(monkeypatch):
+    rules = dict(trained_rules())
+    policy = RulePolicy.__new__(RulePolicy)
+    key = next(key for key in rules if len(RulePolicy._rule_key_to_state(key)) == 2)
+    states = RulePolicy._rule_key_to_state(key)
+    assert key in rasa_patches.get_possible_keys(policy, rules, states)
+    rules.pop(key)  # as RulePolicy's training does while it checks its rules
+    assert key not in rasa_patches.get_possible_keys(policy, rules, states)
+
+    monkeypatch.setattr(rasa_patches, "RULE_MATCHES_REMEMBERED", 5)
+    for other in list(rules)[:20]:
+        rasa_patches.get_possible_keys(policy, rules, RulePolicy._rule_key_to_state(other))
+    assert len(policy._clinic_rule_matches[id(rules)].remembered) == 5
 
 
 def test_patches_refuse_another_rasa_version():
@@ -81,7 +102,7 @@ def test_patches_refuse_another_rasa_version():
 def test_every_patch_is_installed_from_the_one_list():
     import bot.storage.tracker_store  # noqa: F401  (every Rasa process loads it: it applies the patches)
 
-    assert len(rasa_patches.PATCHES) == 12
+    assert len(rasa_patches.PATCHES) == 14
     for owner, attribute, replacement in rasa_patches.PATCHES:
         installed = owner.__dict__[attribute]
         assert installed is replacement, f"{owner.__name__}.{attribute} is not the patched one"
@@ -124,3 +145,43 @@ def test_a_paused_conversations_session_does_not_expire():
     assert expired(processor, tracker_with(*old, ConversationPaused(), ConversationResumed()))  # handed back
     recent = [said("greet", timestamp=time.time() - 60)]
     assert not expired(processor, tracker_with(*recent))
+
+
+def test_action_server_answers_are_checked_against_rasas_schema_once(monkeypatch):
+    import jsonschema
+    from rasa.core.actions.action import RemoteAction
+
+    action = RemoteAction("action_clinic_details", None)
+    valid = {
+        "events": [{"event": "slot", "name": "topic", "value": "prices"}, {"event": "active_loop", "name": None}],
+        "responses": [{"response": "utter_clinic_details", "text": "..."}],
+    }
+    checks = []
+    validator = jsonschema.validators.Draft202012Validator
+    monkeypatch.setattr(validator, "check_schema", classmethod(lambda cls, schema: checks.append(schema)))
+    rasa_patches._action_result_validator.cache_clear()
+    for _ in range(3):
+        assert action._validate_action_result(valid) is True
+    assert checks == [RemoteAction.action_response_format_spec()]  # Rasa's schema, checked once for 3 answers
+    rasa_patches._action_result_validator.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"events": [{"event": "no_such_event"}]},
+        {"events": {"event": "slot"}},
+        {"responses": "utter_x"},
+        {"events": [{"event": "slot", "name": 3}]},
+    ],
+)
+def test_an_invalid_action_server_answer_is_refused_with_rasas_error(answer):
+    import jsonschema
+    from rasa.core.actions.action import RemoteAction
+
+    with pytest.raises(jsonschema.ValidationError) as rasas:
+        rasa_patches._rasa_validate_action_result(RemoteAction("action_x", None), answer)
+    with pytest.raises(jsonschema.ValidationError) as ours:
+        RemoteAction("action_x", None)._validate_action_result(answer)
+    assert ours.value.message == rasas.value.message
+    assert "Failed to validate Action server response" in ours.value.message
