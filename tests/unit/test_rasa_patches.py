@@ -102,7 +102,7 @@ def test_patches_refuse_another_rasa_version():
 def test_every_patch_is_installed_from_the_one_list():
     import bot.storage.tracker_store  # noqa: F401  (every Rasa process loads it: it applies the patches)
 
-    assert len(rasa_patches.PATCHES) == 14
+    assert len(rasa_patches.PATCHES) == 15
     for owner, attribute, replacement in rasa_patches.PATCHES:
         installed = owner.__dict__[attribute]
         assert installed is replacement, f"{owner.__name__}.{attribute} is not the patched one"
@@ -185,3 +185,33 @@ def test_an_invalid_action_server_answer_is_refused_with_rasas_error(answer):
         RemoteAction("action_x", None)._validate_action_result(answer)
     assert ours.value.message == rasas.value.message
     assert "Failed to validate Action server response" in ours.value.message
+
+
+def _featurized(rng: numpy.random.Generator, tokens: int, dense: bool):
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message({TEXT: "..."})
+    for origin, width in (("words", 40), ("chars", 90)):  # two CountVectorsFeaturizers, as config.yml has
+        sequence = scipy.sparse.random(tokens, width, density=0.1, format="coo", random_state=rng.integers(1e6))
+        message.add_features(Features(sequence, "sequence", TEXT, origin))
+        sentence = scipy.sparse.coo_matrix(sequence.sum(axis=0))
+        message.add_features(Features(sentence, "sentence", TEXT, origin))
+    if dense:
+        message.add_features(Features(rng.random((1, 7)), "sentence", TEXT, "dense"))
+        message.add_features(Features(rng.random((tokens, 7)), "sequence", TEXT, "dense"))
+    return message
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_the_classifier_gets_the_same_matrix_as_from_rasa(dense):
+    rng = numpy.random.default_rng(3)
+    messages = [_featurized(rng, tokens, dense) for tokens in (1, 4, 9)]
+    classifier = LogisticRegressionClassifier.__new__(LogisticRegressionClassifier)
+    ours, rasas = classifier._create_X(messages), rasa_patches._rasa_create_x(classifier, messages)
+    assert LogisticRegressionClassifier.__dict__["_create_X"] is rasa_patches.create_x
+    assert ours.format == rasas.format and ours.shape == rasas.shape == (3, 130 + 7 * dense)
+    ours, rasas = ours.tocsr(), rasas.tocsr()  # same entries, in the same order
+    for part in ("data", "indices", "indptr"):
+        numpy.testing.assert_array_equal(getattr(ours, part), getattr(rasas, part))
