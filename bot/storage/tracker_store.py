@@ -104,34 +104,22 @@ class EventStatements:
 
     def __init__(self, table: sa.Table, dialect: str) -> None:
         self.table, self.dialect = table, dialect
-        self._inserts: Dict[int, Any] = {}
+        self._insert = table.insert()
+        self._last_rowid = sa.text("SELECT last_insert_rowid()")
         c = table.c
         sender = c.sender_id == sa.bindparam("sender")
         between = c.id.between(sa.bindparam("first"), sa.bindparam("last"))
         self.count = sa.select(sa.func.count(c.id)).where(sender, between)
         self.newer = sa.select(c.id, c.type_name, c.data).where(sender, c.id > sa.bindparam("after")).order_by(c.id)
 
-    def _insert_of(self, count: int) -> Any:
-        """An INSERT of `count` rows with bound parameters (`<column>_<i>`), made once so it is compiled once."""
-        statement = self._inserts.get(count)
-        if statement is None:
-            values = [{column: sa.bindparam(f"{column}_{i}") for column in ROW_COLUMNS} for i in range(count)]
-            statement = self.table.insert().values(values)
-            if self.dialect == "postgresql":
-                statement = statement.returning(self.table.c.id)
-            self._inserts[count] = statement
-        return statement
-
     def insert(self, connection: sa.engine.Connection, rows: List[Dict[str, Any]]) -> List[int]:
-        """Insert `rows` in one statement; their ids, in order."""
-        if self.dialect not in ("postgresql", "sqlite"):
-            return [connection.execute(self.table.insert(), row).inserted_primary_key[0] for row in rows]
-        values = {f"{column}_{i}": row[column] for i, row in enumerate(rows) for column in ROW_COLUMNS}
-        result = connection.execute(self._insert_of(len(rows)), values)
-        if self.dialect == "postgresql":
-            return sorted(row[0] for row in result)  # the sequence numbers the rows in their order
-        # SQLite: the rows of one INSERT get consecutive rowids (largest + 1 each), under the write lock it holds
-        return list(range(result.lastrowid - len(rows) + 1, result.lastrowid + 1))
+        """Insert `rows` (one statement, compiled once); their ids, in order."""
+        if self.dialect == "sqlite":
+            connection.execute(self._insert, rows)  # executemany: the rows get consecutive rowids (largest + 1
+            last = connection.execute(self._last_rowid).scalar()  # each) under the write lock it holds
+            return list(range(last - len(rows) + 1, last + 1))
+        # one row at a time: SQLAlchemy reads each id back (RETURNING on PostgreSQL)
+        return [connection.execute(self._insert, row).inserted_primary_key[0] for row in rows]
 
 
 class ClinicSQLTrackerStore(SQLTrackerStore):
