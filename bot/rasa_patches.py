@@ -85,6 +85,13 @@ not what Rasa does, and must hold in processes that never import Rasa.
    is held (in-memory or Redis), the time the message waited for that lock. Cost: about 10 µs a message
    (docs/production.md, "Metrics").
    Guard: tests/unit/test_metrics.py (same sends in the same order, counted; the causes), tests/e2e/test_metrics.py.
+12. The action server's answer is checked against a validator built once (`RemoteAction._validate_action_result`):
+   Rasa calls `jsonschema.validate` for every custom action's answer, which first checks Rasa's constant schema
+   against the JSON Schema meta-schema: measured 36 ms a call here, a quarter of the Rasa process's time under load
+   (`make profile`), against 1 ms for the same answer checked by a validator made once. A valid answer passes as
+   before; an invalid one goes to Rasa's own method, so it is refused with Rasa's error and message.
+   Guard: tests/unit/test_rasa_patches.py (valid answers pass, invalid ones raise Rasa's error, the schema is
+   Rasa's).
 13. The model's graph is run in a fixed order without dask (`DaskGraphRunner.run`): Rasa runs the NLU pipeline and
    the policies (twice or more per message) through `dask.get`, which builds a dask graph, orders it and executes it
    in the same thread, every time: measured ~7 % of the Rasa process's time under load (`make profile`), for graphs
@@ -100,15 +107,17 @@ not what Rasa does, and must hold in processes that never import Rasa.
    unused sequence features was ~3 % of the Rasa process's time under load (`make profile`). Here the sentence
    features are combined exactly as `Message.get_sparse_features`/`get_dense_features` do, and the matrix is built
    exactly as Rasa builds it.
-   Guard: tests/unit/test_rasa_patches.py (the same matrix as Rasa's for messages featurized by the trained model's
-   pipeline), tests/integration/test_long_conversations.py.
-12. The action server's answer is checked against a validator built once (`RemoteAction._validate_action_result`):
-   Rasa calls `jsonschema.validate` for every custom action's answer, which first checks Rasa's constant schema
-   against the JSON Schema meta-schema: measured 36 ms a call here, a quarter of the Rasa process's time under load
-   (`make profile`), against 1 ms for the same answer checked by a validator made once. A valid answer passes as
-   before; an invalid one goes to Rasa's own method, so it is refused with Rasa's error and message.
-   Guard: tests/unit/test_rasa_patches.py (valid answers pass, invalid ones raise Rasa's error, the schema is
-   Rasa's).
+   Guard: tests/unit/test_rasa_patches.py (the same matrix as Rasa's, entry for entry, for messages with two
+   featurizers' sequence and sentence features, with and without dense ones), tests/integration/test_long_conversations.py.
+15. The entity extractor reuses the spaCy document of an all-lowercase message (`SpacyEntityExtractor.process`): the
+   clinic's spaCy pipeline runs twice per message, once in SpacyNLP (on the lowercased text: config.yml has
+   `case_sensitive: false`) and once in SpacyEntityExtractor (on the text as typed, so entity values keep their
+   case). When the text is already lowercase, as patients often type, both runs are of the same string through the
+   same pipeline: ~0.7 ms each here, most of it the EntityRuler's matching (`make profile`). Here Rasa's own
+   `process` gets SpacyNLP's document for that message when its text is exactly the message's text; any other
+   message is parsed again, as before.
+   Guard: tests/unit/test_rasa_patches.py (the same entities for lowercase and mixed-case texts, the pipeline run
+   once for a lowercase one), tests/integration/test_long_conversations.py.
 """
 
 from __future__ import annotations
@@ -136,6 +145,9 @@ from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor
+from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -585,6 +597,23 @@ def create_x(self: LogisticRegressionClassifier, messages: List[Message]) -> Any
     return scipy.sparse.vstack(rows)
 
 
+# -- 15. the entity extractor reuses the spaCy document of a lowercase message -------------------------------------
+
+_rasa_extract_spacy_entities = SpacyEntityExtractor.process
+
+
+def extract_spacy_entities(self: SpacyEntityExtractor, messages: List[Message], model: SpacyModel) -> List[Message]:
+    """Rasa's `process`, handed SpacyNLP's document of a message whose text it is exactly (a lowercase one)."""
+    for message in messages:
+        text, doc = message.get(TEXT), message.get(SPACY_DOCS[TEXT])
+        if doc is not None and text and doc.text == text and doc.vocab is model.model.vocab:
+            model_for_message = SpacyModel(model=lambda _text, doc=doc: doc, model_name=model.model_name)
+        else:
+            model_for_message = model
+        _rasa_extract_spacy_entities(self, [message], model_for_message)
+    return messages
+
+
 # -- installing them -------------------------------------------------------------------------------------------
 # (Rasa class, attribute, replacement): every assignment to Rasa's code this project makes, in one list.
 PATCHES: List[Tuple[Any, str, Any]] = [
@@ -603,6 +632,7 @@ PATCHES: List[Tuple[Any, str, Any]] = [
     (RemoteAction, "_validate_action_result", validate_action_result),
     (DaskGraphRunner, "run", run_graph),
     (LogisticRegressionClassifier, "_create_X", create_x),
+    (SpacyEntityExtractor, "process", extract_spacy_entities),
 ]
 _applied = False
 

@@ -102,7 +102,7 @@ def test_patches_refuse_another_rasa_version():
 def test_every_patch_is_installed_from_the_one_list():
     import bot.storage.tracker_store  # noqa: F401  (every Rasa process loads it: it applies the patches)
 
-    assert len(rasa_patches.PATCHES) == 15
+    assert len(rasa_patches.PATCHES) == 16
     for owner, attribute, replacement in rasa_patches.PATCHES:
         installed = owner.__dict__[attribute]
         assert installed is replacement, f"{owner.__name__}.{attribute} is not the patched one"
@@ -215,3 +215,45 @@ def test_the_classifier_gets_the_same_matrix_as_from_rasa(dense):
     ours, rasas = ours.tocsr(), rasas.tocsr()  # same entries, in the same order
     for part in ("data", "indices", "indptr"):
         numpy.testing.assert_array_equal(getattr(ours, part), getattr(rasas, part))
+
+
+TEXTS = [
+    "my acc45 is ab 12345 and my bum hurts",
+    "My ACC45 is AB 12345 and my Bum hurts",
+    "read code s57.. for my gluteus medius",
+    "Read code S57.. for my Gluteus Medius",
+    "chest pain",
+    "",
+]
+
+
+def test_the_entity_extractor_reuses_only_a_document_of_the_same_text():
+    from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor
+    from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+    from rasa.shared.nlu.constants import ENTITIES, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.build_spacy import build
+
+    pipeline = build()
+    runs = []
+
+    class Counting:  # the clinic's pipeline, counting the texts it parses
+        vocab = pipeline.vocab
+
+        def __call__(self, text):
+            runs.append(text)
+            return pipeline(text)
+
+    model = SpacyModel(model=Counting(), model_name="clinic")
+    spacy_nlp = SpacyNLP(model, {"model": "clinic", "case_sensitive": False})
+    extractor = SpacyEntityExtractor({**SpacyEntityExtractor.get_default_config(), "dimensions": None})
+    assert SpacyEntityExtractor.__dict__["process"] is rasa_patches.extract_spacy_entities
+    for text in TEXTS:
+        ours, rasas = Message({TEXT: text}), Message({TEXT: text})
+        spacy_nlp.process([ours, rasas], model)
+        runs.clear()
+        extractor.process([ours], model)
+        rasa_patches._rasa_extract_spacy_entities(extractor, [rasas], model)
+        assert ours.get(ENTITIES) == rasas.get(ENTITIES)
+        assert runs == ([text] if text != text.lower() or not text else []) + [text]  # ours, then Rasa's
