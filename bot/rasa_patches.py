@@ -108,7 +108,8 @@ not what Rasa does, and must hold in processes that never import Rasa.
    features are combined exactly as `Message.get_sparse_features`/`get_dense_features` do, and the matrix is built
    exactly as Rasa builds it.
    Guard: tests/unit/test_rasa_patches.py (the same matrix as Rasa's, entry for entry, for messages with two
-   featurizers' sequence and sentence features, with and without dense ones), tests/integration/test_long_conversations.py.
+   featurizers' sequence and sentence features, with and without dense ones),
+   tests/integration/test_long_conversations.py.
 15. The entity extractor reuses the spaCy document of an all-lowercase message (`SpacyEntityExtractor.process`): the
    clinic's spaCy pipeline runs twice per message, once in SpacyNLP (on the lowercased text: config.yml has
    `case_sensitive: false`) and once in SpacyEntityExtractor (on the text as typed, so entity values keep their
