@@ -102,7 +102,7 @@ def test_patches_refuse_another_rasa_version():
 def test_every_patch_is_installed_from_the_one_list():
     import bot.storage.tracker_store  # noqa: F401  (every Rasa process loads it: it applies the patches)
 
-    assert len(rasa_patches.PATCHES) == 16
+    assert len(rasa_patches.PATCHES) == 17
     for owner, attribute, replacement in rasa_patches.PATCHES:
         installed = owner.__dict__[attribute]
         assert installed is replacement, f"{owner.__name__}.{attribute} is not the patched one"
@@ -257,3 +257,25 @@ def test_the_entity_extractor_reuses_only_a_document_of_the_same_text():
         rasa_patches._rasa_extract_spacy_entities(extractor, [rasas], model)
         assert ours.get(ENTITIES) == rasas.get(ENTITIES)
         assert runs == ([text] if text != text.lower() or not text else []) + [text]  # ours, then Rasa's
+
+
+def test_slots_are_copied_as_copy_copy_did(monkeypatch):
+    import copy
+
+    from rasa.shared.core.slots import Slot
+
+    from bot.responses import DOMAIN
+
+    assert Slot.__dict__["__copy__"] is rasa_patches.copy_slot
+    slots = [copy.deepcopy(slot) for slot in DOMAIN.slots]  # (the shared domain's own slots stay as they are)
+    assert len({type(slot) for slot in slots}) >= 3  # text, bool, categorical, float, any ... as the domain has
+    for slot in slots[::2]:
+        slot.value = slot.initial_value if slot.initial_value is not None else True
+    ours = [copy.copy(slot) for slot in slots]
+    monkeypatch.delattr(Slot, "__copy__")
+    rasas = [copy.copy(slot) for slot in slots]
+    for slot, mine, theirs in zip(slots, ours, rasas):
+        assert type(mine) is type(theirs) is type(slot) and mine is not slot
+        assert mine.__dict__ == theirs.__dict__ and all(
+            mine.__dict__[k] is theirs.__dict__[k] for k in theirs.__dict__
+        )  # shallow: the same values, not copies of them
