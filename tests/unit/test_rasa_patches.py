@@ -187,7 +187,7 @@ def test_an_invalid_action_server_answer_is_refused_with_rasas_error(answer):
     assert "Failed to validate Action server response" in ours.value.message
 
 
-def _featurized(rng: numpy.random.Generator, tokens: int, dense: bool):
+def _featurized(rng: numpy.random.Generator, tokens: int, dense: bool, messy: bool = False):
     from rasa.shared.nlu.constants import TEXT
     from rasa.shared.nlu.training_data.features import Features
     from rasa.shared.nlu.training_data.message import Message
@@ -197,6 +197,10 @@ def _featurized(rng: numpy.random.Generator, tokens: int, dense: bool):
         sequence = scipy.sparse.random(tokens, width, density=0.1, format="coo", random_state=rng.integers(1e6))
         message.add_features(Features(sequence, "sequence", TEXT, origin))
         sentence = scipy.sparse.coo_matrix(sequence.sum(axis=0))
+        if messy:  # counts, columns out of order and repeated, an explicit zero
+            columns = rng.integers(0, width, size=12)
+            counts = rng.integers(0, 3, size=12)
+            sentence = scipy.sparse.coo_matrix((counts, (numpy.zeros(12, dtype=int), columns)), shape=(1, width))
         message.add_features(Features(sentence, "sentence", TEXT, origin))
     if dense:
         message.add_features(Features(rng.random((1, 7)), "sentence", TEXT, "dense"))
@@ -204,17 +208,22 @@ def _featurized(rng: numpy.random.Generator, tokens: int, dense: bool):
     return message
 
 
-@pytest.mark.parametrize("dense", [False, True])
-def test_the_classifier_gets_the_same_matrix_as_from_rasa(dense):
+@pytest.mark.parametrize(
+    "dense, messy, count", [(False, False, 3), (True, False, 3), (False, True, 3), (False, True, 1)]
+)
+def test_the_classifier_gets_the_same_matrix_as_from_rasa(dense, messy, count):
     rng = numpy.random.default_rng(3)
-    messages = [_featurized(rng, tokens, dense) for tokens in (1, 4, 9)]
-    classifier = LogisticRegressionClassifier.__new__(LogisticRegressionClassifier)
-    ours, rasas = classifier._create_X(messages), rasa_patches._rasa_create_x(classifier, messages)
-    assert LogisticRegressionClassifier.__dict__["_create_X"] is rasa_patches.create_x
-    assert ours.format == rasas.format and ours.shape == rasas.shape == (3, 130 + 7 * dense)
-    ours, rasas = ours.tocsr(), rasas.tocsr()  # same entries, in the same order
-    for part in ("data", "indices", "indptr"):
-        numpy.testing.assert_array_equal(getattr(ours, part), getattr(rasas, part))
+    for _ in range(20):
+        messages = [_featurized(rng, tokens, dense, messy) for tokens in (1, 4, 9)[:count]]
+        classifier = LogisticRegressionClassifier.__new__(LogisticRegressionClassifier)
+        ours, rasas = classifier._create_X(messages), rasa_patches._rasa_create_x(classifier, messages)
+        assert LogisticRegressionClassifier.__dict__["_create_X"] is rasa_patches.create_x
+        assert ours.format == rasas.format == "csr" and ours.shape == rasas.shape == (count, 130 + 7 * dense)
+        assert ours.dtype == rasas.dtype and ours.has_canonical_format == rasas.has_canonical_format
+        for part in ("data", "indices", "indptr"):  # the same entries, in the same order, of the same types
+            mine, theirs = getattr(ours, part), getattr(rasas, part)
+            numpy.testing.assert_array_equal(mine, theirs)
+            assert mine.dtype == theirs.dtype
 
 
 TEXTS = [
