@@ -128,6 +128,18 @@ not what Rasa does, and must hold in processes that never import Rasa.
    its own (Python 3.10).
    Guard: tests/unit/test_rasa_patches.py (each slot type of the domain copied exactly as `copy.copy` did),
    tests/integration/test_long_conversations.py.
+17. A tracker's past states are worked out once for the same events (`DialogueStateTracker.past_states`): RulePolicy
+   asks for them twice right after a patient's message (once reading its text, once its intent), and each time
+   Rasa replays the tracker's events into new trackers: ~11 % of the Rasa process's time under load (`make
+   profile`). Here the states are remembered on the tracker with the events (the objects themselves, in order),
+   the domain and the arguments they came from, and each caller gets its own copy (the featurizer edits the last
+   state in place); any new, removed or different event computes them afresh.
+   Guard: tests/unit/test_rasa_patches.py (the same states as Rasa's as a conversation goes on, copies, recomputed
+   after a change), tests/integration/test_long_conversations.py.
+18. Whether the domain is empty is checked against an empty domain made once (`Domain.is_empty`): Rasa builds
+   `Domain.empty()` and its dictionary for every message (`MessageProcessor._check_for_unseen_features`), ~2 %
+   under load (`make profile`). Same comparison, same result.
+   Guard: tests/unit/test_rasa_patches.py.
 """
 
 from __future__ import annotations
@@ -668,6 +680,54 @@ def copy_slot(self: Slot) -> Slot:
     return copied
 
 
+# -- 17. a tracker's past states worked out once for the same events ------------------------------------------------
+
+_rasa_past_states = DialogueStateTracker.past_states
+
+
+def _states_copy(states: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    """A copy the featurizer may edit: new state and sub-state dicts (their values are strings and tuples)."""
+    return [{kind: dict(sub) for kind, sub in state.items()} for state in states]
+
+
+def past_states(
+    self: DialogueStateTracker,
+    domain: Domain,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: Optional[Dict[Text, Any]] = None,
+) -> List[Dict[Text, Any]]:
+    """Rasa's `past_states`, remembered for the tracker's events as they are (see 17); a copy each time."""
+    rule_only = tuple(sorted((key, tuple(value)) for key, value in (rule_only_data or {}).items()))
+    arguments = (omit_unset_slots, ignore_rule_only_turns, rule_only)
+    events = self.events
+    remembered = self.__dict__.get("_clinic_past_states")
+    if (
+        remembered is not None
+        and remembered[0] is domain
+        and remembered[1] == arguments
+        and len(remembered[2]) == len(events)
+        and all(mine is theirs for mine, theirs in zip(remembered[2], events))
+    ):
+        return _states_copy(remembered[3])
+    states = _rasa_past_states(self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    self.__dict__["_clinic_past_states"] = (domain, arguments, tuple(events), _states_copy(states))
+    return states
+
+
+# -- 18. whether the domain is empty, against an empty domain made once -------------------------------------------
+
+
+@functools.cache
+def _empty_domain() -> Dict[Text, Any]:
+    return Domain.empty().as_dict()
+
+
+def domain_is_empty(self: Domain) -> bool:
+    """Rasa's `Domain.is_empty` (its dictionary equals an empty domain's), the empty one made once."""
+    return self.as_dict() == _empty_domain()
+
+
 # -- installing them -------------------------------------------------------------------------------------------
 # (Rasa class, attribute, replacement): every assignment to Rasa's code this project makes, in one list.
 PATCHES: List[Tuple[Any, str, Any]] = [
@@ -688,6 +748,8 @@ PATCHES: List[Tuple[Any, str, Any]] = [
     (LogisticRegressionClassifier, "_create_X", create_x),
     (SpacyEntityExtractor, "process", extract_spacy_entities),
     (Slot, "__copy__", copy_slot),
+    (DialogueStateTracker, "past_states", past_states),
+    (Domain, "is_empty", domain_is_empty),
 ]
 _applied = False
 

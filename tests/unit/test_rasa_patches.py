@@ -102,7 +102,7 @@ def test_patches_refuse_another_rasa_version():
 def test_every_patch_is_installed_from_the_one_list():
     import bot.storage.tracker_store  # noqa: F401  (every Rasa process loads it: it applies the patches)
 
-    assert len(rasa_patches.PATCHES) == 17
+    assert len(rasa_patches.PATCHES) == 19
     for owner, attribute, replacement in rasa_patches.PATCHES:
         installed = owner.__dict__[attribute]
         assert installed is replacement, f"{owner.__name__}.{attribute} is not the patched one"
@@ -288,3 +288,43 @@ def test_slots_are_copied_as_copy_copy_did(monkeypatch):
         assert mine.__dict__ == theirs.__dict__ and all(
             mine.__dict__[k] is theirs.__dict__[k] for k in theirs.__dict__
         )  # shallow: the same values, not copies of them
+
+
+def test_past_states_are_remembered_for_the_same_events_and_copied():
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import BotUttered, SlotSet
+
+    from bot.responses import DOMAIN
+
+    assert DialogueStateTracker.__dict__["past_states"] is rasa_patches.past_states
+    rule_only = {"rule_only_slots": [], "rule_only_loops": ["acc_form"]}
+    tracker = DialogueStateTracker.from_events("web:" + "1" * 32, [ActionExecuted("action_listen")], DOMAIN.slots)
+    turns = [
+        [said("greet", "kia ora"), ActionExecuted("utter_greet"), BotUttered("Kia ora!")],
+        [ActionExecuted("action_listen"), said("faq_referral"), SlotSet("injury_date", "2026-11-01")],
+        [ActionExecuted("utter_faq_referral"), ActionExecuted("action_listen")],
+    ]
+    for turn in turns:
+        for event in turn:
+            tracker.update(event)
+            for args in [(False, False, None), (True, True, rule_only)]:
+                expected = rasa_patches._rasa_past_states(tracker, DOMAIN, *args)
+                first = tracker.past_states(DOMAIN, *args)
+                assert first == expected
+                first[-1].clear()  # as the featurizer edits the last state: the next caller is not affected
+                assert tracker.past_states(DOMAIN, *args) == expected
+    remembered = tracker.__dict__["_clinic_past_states"]
+    assert remembered[2] == tuple(tracker.events)
+    other = Domain.load("domain")  # another domain object: worked out for it, not taken from the first one
+    assert tracker.past_states(other) == rasa_patches._rasa_past_states(tracker, other)
+    assert tracker.__dict__["_clinic_past_states"][0] is other
+
+
+def test_an_empty_domain_is_told_from_the_clinics_as_before():
+    from rasa.shared.core.domain import Domain
+
+    from bot.responses import DOMAIN
+
+    assert Domain.__dict__["is_empty"] is rasa_patches.domain_is_empty
+    assert Domain.empty().is_empty() and Domain.from_dict({}).is_empty()
+    assert not DOMAIN.is_empty() and not Domain.from_dict({"intents": ["greet"]}).is_empty()
