@@ -771,4 +771,5 @@ def apply() -> None:
     check_rasa_version()
     for owner, attribute, replacement in PATCHES:
         setattr(owner, attribute, replacement)
+    _action_result_validator()  # (12) made now, not while the first patient waits for a custom action's answer
     _applied = True
