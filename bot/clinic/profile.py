@@ -7,6 +7,8 @@ domain (domain/facts.yml), which the responses quote too.
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,9 +78,20 @@ class ClinicProfile:
 
 
 def load_profile(path: Optional[str] = None) -> ClinicProfile:
-    """Read the profile from `path`, $CLINIC_PROFILE, or clinic_profile.yml at the repo root."""
+    """Read the profile from `path`, $CLINIC_PROFILE, or clinic_profile.yml at the repo root.
+
+    The file is read afresh whenever it changed (staff edit it while the servers run); unchanged, its parsed
+    contents are reused: parsing it was most of a clinic-details answer's time in the action server (`make profile`).
+    """
     source = Path(path or os.environ.get("CLINIC_PROFILE") or DEFAULT_PATH)
-    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    stat = source.stat()
+    return ClinicProfile(copy.deepcopy(_parsed_profile(str(source), stat.st_mtime_ns, stat.st_size)))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_profile(source: str, _mtime_ns: int, _size: int) -> Dict[str, Any]:
+    """The profile file's contents; cached per file version (its modification time and size)."""
+    data = yaml.safe_load(Path(source).read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{source}: the clinic profile must be a mapping of keys to values")
-    return ClinicProfile({str(k): v for k, v in data.items()})
+    return {str(k): v for k, v in data.items()}

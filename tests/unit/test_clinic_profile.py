@@ -49,3 +49,24 @@ def test_profile_path_from_environment(tmp_path, monkeypatch):
     path.write_text('opening_hours: "Mon-Fri 9-5"\n')
     monkeypatch.setenv("CLINIC_PROFILE", str(path))
     assert load_profile().get("opening_hours") == "Mon-Fri 9-5"
+
+
+def test_the_profile_is_parsed_once_per_version_of_the_file(tmp_path, monkeypatch):
+    import os
+
+    import yaml
+
+    from bot.clinic import profile as module
+
+    path = tmp_path / "clinic_profile.yml"
+    path.write_text("phone: '04 123 4567'\npractitioners: [Aroha]\n", encoding="utf-8")
+    parses = []
+    real = yaml.safe_load
+    monkeypatch.setattr(module.yaml, "safe_load", lambda text: parses.append(1) or real(text))
+    first = module.load_profile(str(path))
+    first.values["practitioners"].append("someone")  # a caller's change stays its own
+    assert module.load_profile(str(path)).values["practitioners"] == ["Aroha"] and len(parses) == 1
+    path.write_text("phone: '04 765 4321'\npractitioners: [Aroha]\n", encoding="utf-8")  # staff edit it: same size
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert module.load_profile(str(path)).get("phone") == "04 765 4321" and len(parses) == 2

@@ -102,7 +102,7 @@ def test_patches_refuse_another_rasa_version():
 def test_every_patch_is_installed_from_the_one_list():
     import bot.storage.tracker_store  # noqa: F401  (every Rasa process loads it: it applies the patches)
 
-    assert len(rasa_patches.PATCHES) == 19
+    assert len(rasa_patches.PATCHES) == 20
     for owner, attribute, replacement in rasa_patches.PATCHES:
         installed = owner.__dict__[attribute]
         assert installed is replacement, f"{owner.__name__}.{attribute} is not the patched one"
@@ -328,3 +328,46 @@ def test_an_empty_domain_is_told_from_the_clinics_as_before():
     assert Domain.__dict__["is_empty"] is rasa_patches.domain_is_empty
     assert Domain.empty().is_empty() and Domain.from_dict({}).is_empty()
     assert not DOMAIN.is_empty() and not Domain.from_dict({"intents": ["greet"]}).is_empty()
+
+
+def test_custom_action_calls_share_a_kept_alive_connection_and_others_do_not():
+    import asyncio
+
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    from tests.conftest import free_port
+
+    seen = []  # (client port, Authorization header) of each request
+
+    async def webhook(request: web.Request) -> web.Response:
+        seen.append((request.transport.get_extra_info("peername")[1], request.headers.get("Authorization")))
+        return web.json_response({"events": [], "responses": []})
+
+    async def run() -> None:
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"Authorization": "Bearer t"})
+        try:
+            token = rasa_patches._calling_action_server.set(True)  # as inside RemoteAction.run
+            for _ in range(3):
+                answer = await endpoint.request(json={"next_action": "x"}, method="post")
+                assert answer == {"events": [], "responses": []}
+            rasa_patches._calling_action_server.reset(token)
+            for _ in range(2):  # any other use of an endpoint: a session and connection of its own, as in Rasa
+                await endpoint.request(json={}, method="post")
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(run())
+    assert EndpointConfig.__dict__["session"] is rasa_patches.endpoint_session
+    ports = [port for port, _ in seen]
+    assert len(set(ports[:3])) == 1  # one connection for the three custom action calls
+    assert len(set(ports)) == 3 and all(auth == "Bearer t" for _, auth in seen)
+    kept = [session for _, _, session in rasa_patches._kept_sessions.values()]
+    rasa_patches._close_kept_sessions()
+    assert kept and all(session.closed for session in kept) and not rasa_patches._kept_sessions
