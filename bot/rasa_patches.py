@@ -150,6 +150,16 @@ not what Rasa does, and must hold in processes that never import Rasa.
    server is closing). Same requests, headers, authentication and timeout; other endpoints are as Rasa makes them.
    Guard: tests/unit/test_rasa_patches.py (calls share one connection; other endpoints do not), tests/e2e/
    test_failures.py (the action server stopped and restarted mid-form).
+20. The count-vector featurizers make only the sentence features when nothing reads the sequence ones
+   (`CountVectorsFeaturizer.process`): each featurizer turns every token of a message into a row of features (the
+   "sequence" features, for TensorFlow classifiers and entity extractors) besides the whole message's row (the
+   "sentence" features, all that the logistic regression reads, see 14): the token rows were ~8 % of the Rasa
+   process's time under load (`make profile`). Here, when the NLU graph being run holds only the components of
+   `SEQUENCE_FEATURES_UNREAD` (this config's, checked by class, once per graph: 13 runs them), the featurizers add
+   the sentence features exactly as Rasa's `_create_features` makes them and no sequence features; with any other
+   component in the graph (say a DIETClassifier), and outside the graph runner (training), Rasa's own `process`.
+   Guard: tests/unit/test_rasa_patches.py (the same sentence features as Rasa's; Rasa's own path with another
+   component in the graph), tests/integration/test_long_conversations.py.
 """
 
 from __future__ import annotations
@@ -178,10 +188,16 @@ from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import FailSafeTrackerStore, TrackerStore
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.graph_components.converters.nlu_message_converter import NLUMessageConverter
+from rasa.graph_components.providers.domain_provider import DomainProvider
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.nlu.constants import SPACY_DOCS
+from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, SPACY_DOCS
 from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor
-from rasa.nlu.utils.spacy_utils import SpacyModel
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event
 from rasa.shared.core.slots import Slot
@@ -194,7 +210,8 @@ from bot.clinic.injury_dates import clinic_today
 from bot.dialogue.context import resolve
 from bot.dialogue.questions import split_questions
 from bot.metrics import assistant as metrics
-from bot.nlu.red_flag_detector import RED_FLAG_INTENT
+from bot.nlu.red_flag_detector import RED_FLAG_INTENT, RedFlagDetector
+from bot.nlu.unknown_words import UnknownWordsFallback
 from bot.service_messages import TECHNICAL_PROBLEM
 
 logger = logging.getLogger(__name__)
@@ -599,15 +616,19 @@ def run_graph(
     plan = plans.get(plan_key)
     if plan is None:
         graph_names = tuple(self._graph_schema.minimal_graph_schema(list(run_targets)).nodes)
-        plan = plans[plan_key] = (_graph_steps(self, run_targets, tuple(inputs)), graph_names)
-    steps, graph_names = plan
+        steps = _graph_steps(self, run_targets, tuple(inputs))
+        plan = plans[plan_key] = (steps, graph_names, sequence_features_unread(steps))
+    steps, graph_names, unread = plan
     DaskGraphRunner._add_inputs_to_graph(inputs, dict.fromkeys(graph_names))  # Rasa's check of the input names
     results: Dict[Text, Any] = {name: (name, value) for name, value in inputs.items()}
+    token = _sequence_features_unread.set(unread)  # (20)
     try:
         for name, node, needs in steps:
             results[name] = node(*[results.get(need, need) for need in needs])
     except RuntimeError as error:
         raise GraphRunError("Error running runner.") from error
+    finally:
+        _sequence_features_unread.reset(token)
     return dict(results[target] for target in run_targets)
 
 
@@ -802,6 +823,49 @@ def endpoint_session(self: EndpointConfig) -> Any:
     return _KeptSession(kept[2])
 
 
+# -- 20. only sentence features when nothing reads the sequence ones ----------------------------------------------
+
+# Components that never read sparse sequence features (Rasa 3.6.21's and this project's, by class; 14 makes the
+# classifier read sentence features only): a graph of these and count-vector featurizers needs no token rows.
+SEQUENCE_FEATURES_UNREAD = (
+    NLUMessageConverter,
+    SpacyNLP,
+    SpacyTokenizer,
+    CountVectorsFeaturizer,
+    LogisticRegressionClassifier,
+    UnknownWordsFallback,
+    SpacyEntityExtractor,
+    FallbackClassifier,
+    RedFlagDetector,
+    RegexMessageHandler,
+    DomainProvider,
+)
+_sequence_features_unread: contextvars.ContextVar[bool] = contextvars.ContextVar("sequence_unread", default=False)
+_rasa_count_vectors_process = CountVectorsFeaturizer.process
+
+
+def sequence_features_unread(steps: List[GraphStep]) -> bool:
+    """True for a graph with count-vector featurizers whose other components never read sequence features."""
+    classes = [node._component_class for _, node, _ in steps]
+    return CountVectorsFeaturizer in classes and all(cls in SEQUENCE_FEATURES_UNREAD for cls in classes)
+
+
+def count_vectors_process(self: CountVectorsFeaturizer, messages: List[Message]) -> List[Message]:
+    """Rasa's `process`; in a graph that reads no sequence features (see 20), the sentence features alone."""
+    if not _sequence_features_unread.get() or self.vectorizers is None:
+        return _rasa_count_vectors_process(self, messages)
+    for message in messages:
+        for attribute in self._attributes:
+            tokens = self._get_processed_message_tokens_by_attribute(message, attribute)
+            vectorizer = self.vectorizers.get(attribute)
+            if not vectorizer or not tokens or attribute not in DENSE_FEATURIZABLE_ATTRIBUTES:
+                continue  # Rasa's `_create_features` gives no sentence features then
+            sentence = vectorizer.transform([" ".join(tokens)])  # as Rasa's `_create_features` does
+            sentence.sort_indices()
+            self.add_features_to_message(None, sentence.tocoo(), attribute, message)
+    return messages
+
+
 # -- installing them -------------------------------------------------------------------------------------------
 # (Rasa class, attribute, replacement): every assignment to Rasa's code this project makes, in one list.
 PATCHES: List[Tuple[Any, str, Any]] = [
@@ -825,6 +889,7 @@ PATCHES: List[Tuple[Any, str, Any]] = [
     (DialogueStateTracker, "past_states", past_states),
     (Domain, "is_empty", domain_is_empty),
     (EndpointConfig, "session", endpoint_session),
+    (CountVectorsFeaturizer, "process", count_vectors_process),
 ]
 _applied = False
 

@@ -102,7 +102,7 @@ def test_patches_refuse_another_rasa_version():
 def test_every_patch_is_installed_from_the_one_list():
     import bot.storage.tracker_store  # noqa: F401  (every Rasa process loads it: it applies the patches)
 
-    assert len(rasa_patches.PATCHES) == 20
+    assert len(rasa_patches.PATCHES) == 21
     for owner, attribute, replacement in rasa_patches.PATCHES:
         installed = owner.__dict__[attribute]
         assert installed is replacement, f"{owner.__name__}.{attribute} is not the patched one"
@@ -371,3 +371,68 @@ def test_custom_action_calls_share_a_kept_alive_connection_and_others_do_not():
     kept = [session for _, _, session in rasa_patches._kept_sessions.values()]
     rasa_patches._close_kept_sessions()
     assert kept and all(session.closed for session in kept) and not rasa_patches._kept_sessions
+
+
+@pytest.mark.parametrize(
+    "config", [{"analyzer": "word", "max_ngram": 2}, {"analyzer": "char_wb", "min_ngram": 3, "max_ngram": 6}]
+)
+def test_featurizers_make_rasas_sentence_features_and_no_token_rows_when_none_are_read(tmp_path, config):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.constants import INTENT, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    texts = ["do i need a gp referral", "can i see a physio too", "what is cupping", "how much does it cost"]
+    featurizer = CountVectorsFeaturizer.create(
+        {**CountVectorsFeaturizer.get_default_config(), **config},
+        LocalModelStorage(tmp_path),
+        Resource("cvf"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    training = TrainingData([Message(data={TEXT: t, INTENT: "faq"}) for t in texts])
+    tokenizer.process_training_data(training)
+    featurizer.train(training)
+
+    def featurized(text: str, unread: bool) -> Message:
+        message = Message(data={TEXT: text})
+        tokenizer.process([message])
+        token = rasa_patches._sequence_features_unread.set(unread)
+        try:
+            featurizer.process([message])
+        finally:
+            rasa_patches._sequence_features_unread.reset(token)
+        return message
+
+    compared = 0
+    for text in ["do I need a referral??", "cupping cost", "zzz", ""]:
+        ours, rasas = featurized(text, True), featurized(text, False)
+        assert all(f.type == "sentence" for f in ours.features)
+        mine = [f.features for f in ours.features]
+        theirs = [f.features for f in rasas.features if f.type == "sentence"]
+        assert len(mine) == len(theirs)
+        compared += len(mine)
+        for a, b in zip(mine, theirs):
+            assert a.format == b.format == "coo" and a.dtype == b.dtype and a.shape == b.shape
+            for part in ("row", "col", "data"):
+                numpy.testing.assert_array_equal(getattr(a, part), getattr(b, part))
+    assert compared >= 3
+
+
+def test_token_rows_are_left_out_only_when_every_component_of_the_graph_is_known_not_to_read_them():
+    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+
+    def steps(*classes):
+        return [(c.__name__, SimpleNamespace(_component_class=c), ()) for c in classes]
+
+    from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
+
+    clinic = steps(SpacyTokenizer, CountVectorsFeaturizer, LogisticRegressionClassifier)
+    assert rasa_patches.sequence_features_unread(clinic)
+    assert not rasa_patches.sequence_features_unread(steps(SpacyTokenizer, CountVectorsFeaturizer, DIETClassifier))
+    assert not rasa_patches.sequence_features_unread(steps(RulePolicy))  # no featurizer: nothing to leave out
