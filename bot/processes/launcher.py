@@ -57,6 +57,8 @@ LOGGING_ARGS = ["--logging-config-file", str(ROOT / "logging.yml")]
 ACTION_TOKEN_ENV = "ACTION_SERVER_TOKEN"  # read by bot/processes/action_server.py and by Rasa (endpoints.yml headers)
 STAFF_TOKEN_ENV = "STAFF_CHANNEL_TOKEN"  # read by bot/channels/staff.py (Rasa) and the console's client (web service)
 READY_PATH = "/webhooks/ready/"  # bot/channels/readiness.py
+# Rasa's command line, without TensorFlow when the model needs none (bot/processes/rasa_cli.py)
+RASA_COMMAND = [sys.executable, "-m", "bot.processes.rasa_cli"]
 
 
 class StartError(RuntimeError):
@@ -237,7 +239,7 @@ class Stack:
         self._spawn(
             "rasa",
             [
-                _bin("rasa"),
+                *RASA_COMMAND,
                 "run",
                 "--cors",
                 *self.allowed_origins(),
@@ -456,7 +458,7 @@ def shell(stack: Stack) -> int:
         stack.start_actions()
         stack.wait_ready()
         print(f"Action server ready ({stack.action_url}, log in {stack.log_dir}/actions.log). Loading the model…")
-        command = [_bin("rasa"), "shell", "--model", stack.model, "--endpoints", stack.endpoints()]
+        command = [*RASA_COMMAND, "shell", "--model", stack.model, "--endpoints", stack.endpoints()]
         command += ["--interface", stack.host, "--port", str(stack.rasa_port), *LOGGING_ARGS]
         # same session and process group as this launcher: it reads this terminal, Ctrl-C reaches both
         # (so it is not in `stack.processes`, which stops each server's own process group)
