@@ -57,6 +57,7 @@ LOGGING_ARGS = ["--logging-config-file", str(ROOT / "logging.yml")]
 ACTION_TOKEN_ENV = "ACTION_SERVER_TOKEN"  # read by bot/processes/action_server.py and by Rasa (endpoints.yml headers)
 STAFF_TOKEN_ENV = "STAFF_CHANNEL_TOKEN"  # read by bot/channels/staff.py (Rasa) and the console's client (web service)
 READY_PATH = "/webhooks/ready/"  # bot/channels/readiness.py
+READY_POLL_SECONDS = 0.1  # a refused connection or a ready check costs well under a millisecond on loopback
 # Rasa's command line, without TensorFlow when the model needs none (bot/processes/rasa_cli.py)
 RASA_COMMAND = [sys.executable, "-m", "bot.processes.rasa_cli"]
 
@@ -318,7 +319,7 @@ class Stack:
             if time.monotonic() - started > timeout:
                 raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
             if pending:
-                time.sleep(0.5)
+                time.sleep(READY_POLL_SECONDS)
         return time.monotonic() - started
 
     def stop_one(self, name: str, timeout: float = 20) -> None:
@@ -456,13 +457,14 @@ def shell(stack: Stack) -> int:
     try:
         stack.preflight()
         stack.start_actions()
-        stack.wait_ready()
-        print(f"Action server ready ({stack.action_url}, log in {stack.log_dir}/actions.log). Loading the model…")
         command = [*RASA_COMMAND, "shell", "--model", stack.model, "--endpoints", stack.endpoints()]
         command += ["--interface", stack.host, "--port", str(stack.rasa_port), *LOGGING_ARGS]
         # same session and process group as this launcher: it reads this terminal, Ctrl-C reaches both
-        # (so it is not in `stack.processes`, which stops each server's own process group)
+        # (so it is not in `stack.processes`, which stops each server's own process group); it loads the model
+        # while the action server starts
         talk = subprocess.Popen(command, cwd=ROOT, env=stack._environ(), preexec_fn=_die_with_parent)
+        stack.wait_ready()
+        print(f"Action server ready ({stack.action_url}, log in {stack.log_dir}/actions.log). Loading the model…")
         while not stop["now"] and talk.poll() is None:
             if stack.processes["actions"].poll() is not None:
                 print("The action server stopped; ending the shell.", file=sys.stderr)
