@@ -48,7 +48,7 @@ import yaml
 from bot.processes.request_limits import RASA_MAX_BYTES
 from bot.processes.terminal_log import TerminalLog
 from bot.storage.database_urls import TRACKER_DB_URL_ENV, sql_tracker_db_url
-from bot.web.settings import default_allowed_origins, parse_origins
+from bot.web.origins import default_allowed_origins, parse_origins
 
 ROOT = Path(__file__).resolve().parents[2]
 # redacts health information from both servers' logs (bot/privacy/log_redaction.py), drops libraries' deprecation
