@@ -14,6 +14,8 @@ The web service (bot/web/) serves the chat widget and a demo page of the clinic.
 - Before starting: the model must be a readable archive and the conversations database writable, else the
   start stops with a message naming the file. While starting: a Rasa server that could not load its model
   (it answers "no model" on /webhooks/ready/) stops the start too.
+- Rasa runs as `python -m bot.processes.rasa_cli run|shell …` (Rasa's own command line), which keeps TensorFlow out
+  of the process when the model needs none (bot/processes/without_tensorflow.py; RASA_TENSORFLOW=1 loads it).
 - Whatever it started stops when it stops: on Ctrl-C, SIGTERM, SIGHUP (terminal closed) and, through the
   kernel's parent-death signal, even when the launcher itself is killed.
 - `make run`'s terminal: what is starting, then (once all answer) where to talk to the assistant, then the servers'
@@ -390,7 +392,7 @@ def starting_text(stack: Stack) -> str:
     """What `make run` says before starting the servers."""
     return (
         f"Starting the Acute Acupuncture assistant: the action server, Rasa (loading {_shown_path(stack.model)}, "
-        "about half a minute) and the web service.\n"
+        "about 15 seconds) and the web service.\n"
         "Until they are ready, only their warnings and errors are shown."
     )
 

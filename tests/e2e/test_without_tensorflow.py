@@ -20,13 +20,19 @@ pytestmark = pytest.mark.e2e
 RSS_LIMIT_MB = 450
 
 
-def test_rasa_run_answers_without_tensorflow_in_memory(stack: Stack):
-    assert "No referral needed" in texts(rest_send(stack, f"notf-{uuid.uuid4().hex[:8]}", "do I need a GP referral?"))
-    process = psutil.Process(stack.processes["rasa"].pid)
+def assert_without_tensorflow(pid: int) -> None:
+    """The Rasa process `pid` runs through the entry, has no TensorFlow library mapped, and is small (also used by
+    tests/e2e/test_production.py)."""
+    process = psutil.Process(pid)
     assert "bot.processes.rasa_cli" in process.cmdline()  # the launcher's entry, not the `rasa` script
-    mapped = {line.split()[-1] for line in Path(f"/proc/{process.pid}/maps").read_text().splitlines()}
+    mapped = {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines()}
     assert not [path for path in mapped if "tensorflow" in path], "a TensorFlow library is loaded in rasa run"
     rss_mb = process.memory_info().rss >> 20
     assert rss_mb < RSS_LIMIT_MB, f"rasa run uses {rss_mb} MB"
+
+
+def test_rasa_run_answers_without_tensorflow_in_memory(stack: Stack):
+    assert "No referral needed" in texts(rest_send(stack, f"notf-{uuid.uuid4().hex[:8]}", "do I need a GP referral?"))
+    assert_without_tensorflow(stack.processes["rasa"].pid)
     log = (stack.log_dir / "rasa.log").read_text(errors="replace")
     assert "TensorFlow is not loaded: the model uses no TensorFlow component" in log
