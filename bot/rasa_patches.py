@@ -13,7 +13,9 @@ redaction of every process's logs (bot/privacy/log_redaction.py: a logging filte
 hooks installed by logging.yml in the Rasa processes, the action server and the web service alike, and structlog's
 renderers told not to print frame locals, `stop_structlog_collecting_locals`), and the library warnings kept out of
 `make run`'s terminal (bot/processes/warning_filters.py, a `warnings.showwarning` hook). Those change what is logged,
-not what Rasa does, and must hold in processes that never import Rasa.
+not what Rasa does, and must hold in processes that never import Rasa. Nor is keeping TensorFlow out of `rasa run` and
+`rasa shell` (bot/processes/without_tensorflow.py, installed by their entry bot/processes/rasa_cli.py before Rasa is
+imported): it changes what Rasa's imports get, not what Rasa does.
 
 1. No silent fallback to memory (`Agent._create_tracker_store`). Rasa wraps the tracker store in a
    `FailSafeTrackerStore` that, when the database fails, logs and carries on with an in-memory store: forms

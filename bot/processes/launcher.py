@@ -14,6 +14,8 @@ The web service (bot/web/) serves the chat widget and a demo page of the clinic.
 - Before starting: the model must be a readable archive and the conversations database writable, else the
   start stops with a message naming the file. While starting: a Rasa server that could not load its model
   (it answers "no model" on /webhooks/ready/) stops the start too.
+- Rasa runs as `python -m bot.processes.rasa_cli run|shell …` (Rasa's own command line), which keeps TensorFlow out
+  of the process when the model needs none (bot/processes/without_tensorflow.py; RASA_TENSORFLOW=1 loads it).
 - Whatever it started stops when it stops: on Ctrl-C, SIGTERM, SIGHUP (terminal closed) and, through the
   kernel's parent-death signal, even when the launcher itself is killed.
 - `make run`'s terminal: what is starting, then (once all answer) where to talk to the assistant, then the servers'
@@ -48,7 +50,7 @@ import yaml
 from bot.processes.request_limits import RASA_MAX_BYTES
 from bot.processes.terminal_log import TerminalLog
 from bot.storage.database_urls import TRACKER_DB_URL_ENV, sql_tracker_db_url
-from bot.web.settings import default_allowed_origins, parse_origins
+from bot.web.origins import default_allowed_origins, parse_origins
 
 ROOT = Path(__file__).resolve().parents[2]
 # redacts health information from both servers' logs (bot/privacy/log_redaction.py), drops libraries' deprecation
@@ -57,6 +59,9 @@ LOGGING_ARGS = ["--logging-config-file", str(ROOT / "logging.yml")]
 ACTION_TOKEN_ENV = "ACTION_SERVER_TOKEN"  # read by bot/processes/action_server.py and by Rasa (endpoints.yml headers)
 STAFF_TOKEN_ENV = "STAFF_CHANNEL_TOKEN"  # read by bot/channels/staff.py (Rasa) and the console's client (web service)
 READY_PATH = "/webhooks/ready/"  # bot/channels/readiness.py
+READY_POLL_SECONDS = 0.1  # a refused connection or a ready check costs well under a millisecond on loopback
+# Rasa's command line, without TensorFlow when the model needs none (bot/processes/rasa_cli.py)
+RASA_COMMAND = [sys.executable, "-m", "bot.processes.rasa_cli"]
 
 
 class StartError(RuntimeError):
@@ -237,7 +242,7 @@ class Stack:
         self._spawn(
             "rasa",
             [
-                _bin("rasa"),
+                *RASA_COMMAND,
                 "run",
                 "--cors",
                 *self.allowed_origins(),
@@ -316,7 +321,7 @@ class Stack:
             if time.monotonic() - started > timeout:
                 raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
             if pending:
-                time.sleep(0.5)
+                time.sleep(READY_POLL_SECONDS)
         return time.monotonic() - started
 
     def stop_one(self, name: str, timeout: float = 20) -> None:
@@ -387,7 +392,7 @@ def starting_text(stack: Stack) -> str:
     """What `make run` says before starting the servers."""
     return (
         f"Starting the Acute Acupuncture assistant: the action server, Rasa (loading {_shown_path(stack.model)}, "
-        "about half a minute) and the web service.\n"
+        "about 15 seconds) and the web service.\n"
         "Until they are ready, only their warnings and errors are shown."
     )
 
@@ -454,13 +459,14 @@ def shell(stack: Stack) -> int:
     try:
         stack.preflight()
         stack.start_actions()
-        stack.wait_ready()
-        print(f"Action server ready ({stack.action_url}, log in {stack.log_dir}/actions.log). Loading the model…")
-        command = [_bin("rasa"), "shell", "--model", stack.model, "--endpoints", stack.endpoints()]
+        command = [*RASA_COMMAND, "shell", "--model", stack.model, "--endpoints", stack.endpoints()]
         command += ["--interface", stack.host, "--port", str(stack.rasa_port), *LOGGING_ARGS]
         # same session and process group as this launcher: it reads this terminal, Ctrl-C reaches both
-        # (so it is not in `stack.processes`, which stops each server's own process group)
+        # (so it is not in `stack.processes`, which stops each server's own process group); it loads the model
+        # while the action server starts
         talk = subprocess.Popen(command, cwd=ROOT, env=stack._environ(), preexec_fn=_die_with_parent)
+        stack.wait_ready()
+        print(f"Action server ready ({stack.action_url}, log in {stack.log_dir}/actions.log). Loading the model…")
         while not stop["now"] and talk.poll() is None:
             if stack.processes["actions"].poll() is not None:
                 print("The action server stopped; ending the shell.", file=sys.stderr)

@@ -34,7 +34,15 @@ import yaml
 
 from bot.channels.rest import TOKEN_ENV as REST_TOKEN_ENV
 from bot.channels.staff import PEERS_ENV as STAFF_PEERS_ENV
-from bot.processes.launcher import ROOT, STAFF_TOKEN_ENV, Stack, _answers, _on_stop_signals, supervise
+from bot.processes.launcher import (
+    READY_POLL_SECONDS,
+    ROOT,
+    STAFF_TOKEN_ENV,
+    Stack,
+    _answers,
+    _on_stop_signals,
+    supervise,
+)
 from bot.processes.request_limits import RASA_MAX_BYTES
 from bot.storage.database_urls import PRODUCTION_DB_URL_ENV, production_db_url
 
@@ -200,7 +208,7 @@ class ProductionStack(Stack):
             if time.monotonic() - started > timeout:
                 raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
             if pending:
-                time.sleep(0.5)
+                time.sleep(READY_POLL_SECONDS)
 
 
 def main() -> int:

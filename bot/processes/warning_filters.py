@@ -28,7 +28,8 @@ from typing import Any, Optional, TextIO, Tuple, Type
 # (file that raises the warning, start of its message), both regular expressions
 NOISE: Tuple[Tuple[str, str], ...] = (
     (r"sanic_cors/extension\.py", "distutils Version classes are deprecated"),
-    (r"rasa/shared/utils/validation\.py", "pkg_resources is deprecated as an API"),
+    # the importer's file; the import hook's when TensorFlow is kept out (bot/processes/without_tensorflow.py)
+    (r"(rasa/shared/utils/validation|bot/processes/without_tensorflow)\.py", "pkg_resources is deprecated as an API"),
     (r"pkg_resources/__init__\.py", r"Deprecated call to `pkg_resources\.declare_namespace"),
     (r"tensorflow/lite/python/util\.py", r"jax\.xla_computation is deprecated"),
     (r"rasa/core/tracker_store\.py", r"Calling URL\(\) directly is deprecated"),  # SQLAlchemy 1.4, in Rasa 3.6

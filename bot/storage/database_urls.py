@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
-import sqlalchemy as sa
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +37,8 @@ def tracker_url_from_endpoints(config: Dict[str, Any], root: Path = ROOT) -> str
         return f"sqlite:///{db if Path(db).is_absolute() else root / db}"
     if store.get("url") and "://" in str(store["url"]):
         return str(store["url"])
+    import sqlalchemy as sa  # here only: the launcher imports this module, and SQLAlchemy is ~20 MB of its memory
+
     url = sa.engine.URL.create(
         dialect,
         username=store.get("username"),

@@ -2,31 +2,23 @@
 
 A pydantic `BaseSettings` (bot/env_settings.py): each field names its environment variable; a variable set to ""
 counts as unset.
-Documented in web_widget/README.md ("Settings"). Kept free of web framework imports: bot/processes/launcher.py
-uses it too.
+Documented in web_widget/README.md ("Settings"). The allowed origins are parsed by bot/web/origins.py, which the
+launcher uses too.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from pydantic import Field, validator
 
 from bot.env_settings import EnvSettings
+from bot.web.origins import default_allowed_origins, parse_origins
+
+__all__ = ["WebSettings", "default_allowed_origins", "parse_origins"]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def default_allowed_origins(port: int) -> Tuple[str, ...]:
-    """The demo page's own origins: what a local `make run` needs."""
-    return (f"http://127.0.0.1:{port}", f"http://localhost:{port}")
-
-
-def parse_origins(value: Optional[str]) -> Tuple[str, ...]:
-    """'https://a.nz, https://b.nz/' -> ('https://a.nz', 'https://b.nz'); commas or spaces separate."""
-    return tuple(origin.rstrip("/") for origin in re.split(r"[,\s]+", value or "") if origin.strip())
 
 
 class WebSettings(EnvSettings):

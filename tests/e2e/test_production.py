@@ -39,6 +39,7 @@ from bot.processes.production import (
 )
 from bot.service_messages import TECHNICAL_PROBLEM as UNAVAILABLE_TEXT
 from tests.conftest import MODEL, OUTPUT, ROOT, free_port, require_model
+from tests.e2e.test_without_tensorflow import assert_without_tensorflow
 from tests.support.metrics import get, moved, scrape, total
 from tests.support.services import LocalPostgres, LocalRedis
 
@@ -169,6 +170,16 @@ def test_rest_through_nginx_requires_the_token_and_everything_binds_loopback(pro
     wanted = {production.public_port, production.action_port, *production.worker_ports}
     assert {c.laddr.port for c in listening} >= wanted, listening
     assert {c.laddr.ip for c in listening} == {"127.0.0.1"}, listening
+
+
+@needs_services
+@pytest.mark.e2e
+def test_every_rasa_process_runs_without_tensorflow(production):
+    """The production profile starts Rasa through the same entry as `make run` (bot/processes/rasa_cli.py)."""
+    workers = [process for name, process in production.processes.items() if name.startswith("rasa-")]
+    assert len(workers) == production.workers == 2
+    for worker in workers:
+        assert_without_tensorflow(worker.pid)
 
 
 async def _conversation(session: aiohttp.ClientSession, url: str, sender: str) -> List[int]:

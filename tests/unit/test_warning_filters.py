@@ -21,6 +21,8 @@ SITE = "/venv/lib/python3.10/site-packages"
 SEEN_AT_START_UP = [
     ("sanic_cors/extension.py", "distutils Version classes are deprecated. Use packaging.version instead."),
     ("rasa/shared/utils/validation.py", "pkg_resources is deprecated as an API. See https://setuptools.pypa.io/"),
+    # the same, where Rasa runs without TensorFlow: the import hook's frame is the importer's
+    ("bot/processes/without_tensorflow.py", "pkg_resources is deprecated as an API. See https://setuptools.pypa.io/"),
     ("pkg_resources/__init__.py", "Deprecated call to `pkg_resources.declare_namespace('ruamel')`."),
     ("tensorflow/lite/python/util.py", "jax.xla_computation is deprecated. Please use the AOT APIs."),
     ("rasa/core/tracker_store.py", "Calling URL() directly is deprecated and will be disabled in a future release."),

@@ -2,10 +2,10 @@
 
 Never used in production. The test fixture `stack` (tests/conftest.py) starts the real servers with this
 folder on `PYTHONPATH`, so Python imports this module at start-up in every process the tests start (Rasa
-server, action server, web service). It does something only in the Rasa server (`rasa run`, not
-`rasa run actions`): when spaCy's `spacy.language` module is imported there (lazily, through an import
-hook: nothing is imported here), `Language.make_doc` is wrapped so that a text containing
-`FAULT_SENTINEL` raises `InjectedNLUFault`. The error is raised from spaCy's own call chain
+server, action server, web service). It does something only in the Rasa server (`rasa run`, or the launcher's
+`python -m bot.processes.rasa_cli run`; not `rasa run actions`): when spaCy's `spacy.language` module is
+imported there (lazily, through an import hook: nothing is imported here), `Language.make_doc` is wrapped so
+that a text containing `FAULT_SENTINEL` raises `InjectedNLUFault`. The error is raised from spaCy's own call chain
 (`Language.__call__` -> `Language._ensure_doc` -> `make_doc`), so the traceback has frames whose local
 variables (`text`, `doc_like`) hold the patient's message, and the exception's message quotes it too: the
 worst case for the logs. tests/e2e/test_zz_log_privacy.py sends such a message and checks that no log holds it.
@@ -33,14 +33,19 @@ class InjectedNLUFault(RuntimeError):
     """The error this module raises inside spaCy's pipeline (its name is what the test looks for in the log)."""
 
 
-def is_rasa_server(argv: Sequence[str]) -> bool:
-    """True for `rasa run ...` (the Rasa server), False for `rasa run actions` and any other command."""
-    return (
-        len(argv) >= 2
-        and os.path.basename(argv[0]) == "rasa"
-        and argv[1] == "run"
-        and (len(argv) < 3 or argv[2] != "actions")
-    )
+RASA_ENTRY = "bot.processes.rasa_cli"  # how the launcher runs Rasa's command line: `python -m bot.processes.rasa_cli`
+
+
+def is_rasa_server(argv: Sequence[str], orig_argv: Sequence[str] = ()) -> bool:
+    """True for `rasa run ...` and `python -m bot.processes.rasa_cli run ...` (the Rasa server), False for
+    `rasa run actions` and any other command. `orig_argv`: the whole command line (with `-m` `sys.argv` has `-m`)."""
+    if argv and os.path.basename(argv[0]) == "rasa":
+        arguments = list(argv[1:])
+    elif RASA_ENTRY in orig_argv and orig_argv[list(orig_argv).index(RASA_ENTRY) - 1] == "-m":
+        arguments = list(orig_argv[list(orig_argv).index(RASA_ENTRY) + 1 :])
+    else:
+        return False
+    return arguments[:1] == ["run"] and arguments[1:2] != ["actions"]
 
 
 def patch_spacy_language(module: ModuleType) -> None:
@@ -94,7 +99,7 @@ def _chain_next_sitecustomize() -> None:
 
 
 def _install() -> None:
-    if is_rasa_server(sys.argv):
+    if is_rasa_server(sys.argv, getattr(sys, "orig_argv", ())):
         if "spacy.language" in sys.modules:
             patch_spacy_language(sys.modules["spacy.language"])
         else:
