@@ -162,6 +162,12 @@ imported): it changes what Rasa's imports get, not what Rasa does.
    component in the graph (say a DIETClassifier), and outside the graph runner (training), Rasa's own `process`.
    Guard: tests/unit/test_rasa_patches.py (the same sentence features as Rasa's; Rasa's own path with another
    component in the graph), tests/integration/test_long_conversations.py.
+21. The spaCy pipeline is loaded once for both of the model's SpacyNLP nodes (`SpacyNLP.load_model`): Rasa's graph
+   has a node that provides the pipeline and one that runs it, and each loads it (`spacy.load`): ~1 s of the start
+   and ~12 MB for a copy nothing uses (the running node is handed the providing node's pipeline). Here a pipeline
+   loaded from a folder is reused while its `meta.json` is unchanged (a rebuilt pipeline is loaded afresh);
+   a failed load is not remembered.
+   Guard: tests/unit/test_rasa_patches.py (one load, the same pipeline; a rebuilt folder loads again).
 """
 
 from __future__ import annotations
@@ -174,6 +180,7 @@ import contextvars
 import functools
 import logging
 import time
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple, Type
 
 import aiohttp
@@ -868,6 +875,27 @@ def count_vectors_process(self: CountVectorsFeaturizer, messages: List[Message])
     return messages
 
 
+# -- 21. the spaCy pipeline loaded once for both SpacyNLP nodes --------------------------------------------------
+
+_rasa_load_spacy = SpacyNLP.load_model
+
+
+@functools.lru_cache(maxsize=4)
+def _load_spacy(name: Text, _version: Optional[Tuple[int, int]]) -> SpacyModel:
+    return _rasa_load_spacy(name)
+
+
+def load_spacy_model(spacy_model_name: Text) -> SpacyModel:
+    """Rasa's `SpacyNLP.load_model`, remembered per name and version of the pipeline's folder (see 21)."""
+    meta = Path(spacy_model_name or "") / "meta.json"
+    try:
+        stat = meta.stat()
+        version: Optional[Tuple[int, int]] = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = None  # a package name, or nothing there: Rasa's own load says what is wrong
+    return _load_spacy(spacy_model_name, version)
+
+
 # -- installing them -------------------------------------------------------------------------------------------
 # (Rasa class, attribute, replacement): every assignment to Rasa's code this project makes, in one list.
 PATCHES: List[Tuple[Any, str, Any]] = [
@@ -892,6 +920,7 @@ PATCHES: List[Tuple[Any, str, Any]] = [
     (Domain, "is_empty", domain_is_empty),
     (EndpointConfig, "session", endpoint_session),
     (CountVectorsFeaturizer, "process", count_vectors_process),
+    (SpacyNLP, "load_model", staticmethod(load_spacy_model)),
 ]
 _applied = False
 

@@ -102,7 +102,7 @@ def test_patches_refuse_another_rasa_version():
 def test_every_patch_is_installed_from_the_one_list():
     import bot.storage.tracker_store  # noqa: F401  (every Rasa process loads it: it applies the patches)
 
-    assert len(rasa_patches.PATCHES) == 21
+    assert len(rasa_patches.PATCHES) == 22
     for owner, attribute, replacement in rasa_patches.PATCHES:
         installed = owner.__dict__[attribute]
         assert installed is replacement, f"{owner.__name__}.{attribute} is not the patched one"
@@ -436,3 +436,22 @@ def test_token_rows_are_left_out_only_when_every_component_of_the_graph_is_known
     assert rasa_patches.sequence_features_unread(clinic)
     assert not rasa_patches.sequence_features_unread(steps(SpacyTokenizer, CountVectorsFeaturizer, DIETClassifier))
     assert not rasa_patches.sequence_features_unread(steps(RulePolicy))  # no featurizer: nothing to leave out
+
+
+def test_the_spacy_pipeline_is_loaded_once_per_version_of_its_folder(tmp_path, monkeypatch):
+    import spacy
+    from rasa.nlu.utils.spacy_utils import SpacyNLP
+
+    from bot.nlu.build_spacy import build
+
+    folder = tmp_path / "pipeline"
+    build().to_disk(folder)
+    loads = []
+    real = spacy.load
+    monkeypatch.setattr(spacy, "load", lambda *a, **k: loads.append(a[0]) or real(*a, **k))
+    assert SpacyNLP.__dict__["load_model"].__func__ is rasa_patches.load_spacy_model
+    first, second = SpacyNLP.load_model(str(folder)), SpacyNLP.load_model(str(folder))
+    assert first.model is second.model and len(loads) == 1  # the provide and run nodes share one pipeline
+    meta = folder / "meta.json"
+    meta.write_text(meta.read_text() + " ")  # rebuilt
+    assert SpacyNLP.load_model(str(folder)).model is not first.model and len(loads) == 2
