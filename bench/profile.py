@@ -19,24 +19,32 @@ from bench.load import run_load
 from bot.processes.launcher import Stack
 
 WATCH = {
-    "retrieve": "tracker retrieval (load + replay)",
-    "deserialise_events": "event deserialisation",
-    "resolve_by_type": "event type lookup",
+    "retrieve": "tracker retrieval (cached session + new rows)",
     "save": "tracker save (SQL insert + commit)",
     "commit": "database commit",
     "_parse_message_with_graph": "NLU (whole pipeline)",
+    "_doc_for_text": "NLU: spaCy pipeline (SpacyNLP)",
+    "extract_spacy_entities": "NLU: spaCy entity extractor",
+    "count_vectors_process": "NLU: count-vector featurizers",
+    "create_x": "NLU: classifier input",
     "predict_proba": "NLU: logistic regression",
     "_predict_next_with_tracker": "policies (next action)",
+    "past_states": "policies: dialogue states",
+    "get_possible_keys": "policies: rule matching",
     "_run_action": "running actions (incl. action server calls)",
-    "get_sync": "dask graph runner (NLU and policies run inside it)",
+    "run_graph": "graph runner (NLU and policies run inside it, bot/rasa_patches.py 13)",
 }
 
 
 def shares(raw: Path) -> Counter:
+    """Inclusive share of each watched function in the samples of the server's thread (idle worker threads of
+    thread pools, which py-spy can count as active, are left out)."""
     counts: Counter = Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
+        if stack.startswith("_bootstrap"):
+            continue
         total += int(n)
         names = {frame.split(" (")[0] for frame in stack.split(";")}
         for name in names & WATCH.keys():

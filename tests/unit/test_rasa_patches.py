@@ -1,5 +1,6 @@
-"""bot/rasa_patches.py: the version check, the one list of patches, (7, 8) the same results as Rasa, faster, and
-(9, 10) a conversation staff took over: red flags still answered, the session kept."""
+"""bot/rasa_patches.py: the version check, the one list of patches, (7, 8, 12–18, 20, 21) the same results as Rasa,
+faster, (9, 10) a conversation staff took over: red flags still answered, the session kept, and (19) custom actions
+over kept-alive connections."""
 
 from __future__ import annotations
 
