@@ -83,7 +83,7 @@ def train(out_dir: str) -> float:
         [
             str(Path(sys.executable).parent / "rasa"),
             "train",
-            *("--config", "config.yml", "--domain", "domain", "--data", "data"),  # as `make train` (domain/ is a folder)
+            *("--config", "config.yml", "--domain", "domain", "--data", "data"),  # as `make train`: domain/ is a folder
             "--out",
             out_dir,
             "--fixed-model-name",
