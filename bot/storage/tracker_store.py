@@ -113,12 +113,20 @@ class EventStatements:
         self.newer = sa.select(c.id, c.type_name, c.data).where(sender, c.id > sa.bindparam("after")).order_by(c.id)
 
     def insert(self, connection: sa.engine.Connection, rows: List[Dict[str, Any]]) -> List[int]:
-        """Insert `rows` (one statement, compiled once); their ids, in order."""
+        """Insert `rows`; their ids, in order.
+
+        SQLite: one executemany (compiled once); its rows get consecutive rowids (the largest + 1 each) under the
+        write lock the transaction holds, so the last one gives them all. PostgreSQL: one multi-row INSERT …
+        RETURNING, a single round trip to the server (the sequence numbers the rows in their order). Others: a
+        row at a time.
+        """
         if self.dialect == "sqlite":
-            connection.execute(self._insert, rows)  # executemany: the rows get consecutive rowids (largest + 1
-            last = connection.execute(self._last_rowid).scalar()  # each) under the write lock it holds
+            connection.execute(self._insert, rows)
+            last = connection.execute(self._last_rowid).scalar()
             return list(range(last - len(rows) + 1, last + 1))
-        # one row at a time: SQLAlchemy reads each id back (RETURNING on PostgreSQL)
+        if self.dialect == "postgresql":
+            statement = self.table.insert().values(rows).returning(self.table.c.id)
+            return sorted(row[0] for row in connection.execute(statement))
         return [connection.execute(self._insert, row).inserted_primary_key[0] for row in rows]
 
 
