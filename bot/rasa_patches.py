@@ -61,8 +61,10 @@ imported): it changes what Rasa's imports get, not what Rasa does.
    matching was ~9 ms of a ~50 ms message). And since the result depends only on those last states, it is
    remembered for them (a bounded LRU per policy and lookup): a FAQ conversation meets the same few states again
    and again, and matching 510 rules was still a sixth of the Rasa process's time under load (`make profile`).
+   The memo's key keeps only the values some rule reads: the patient's words (RulePolicy reads the last message
+   once as text) are never kept, and messages that differ only in them share an entry.
    Guard: tests/unit/test_rasa_patches.py (same keys as Rasa's loop on rules and states of the trained model, asked
-   twice: computed, then remembered).
+   twice: computed, then remembered; no patient text in the memo).
 9. A red flag is answered while staff have taken a conversation over (`MessageProcessor._should_handle_message`).
    A staff takeover (bot/channels/staff.py) pauses the conversation (`ConversationPaused`); Rasa then stores the
    patient's messages and predicts nothing for them (only `/restart` gets through), so "I have chest pain" typed
@@ -149,7 +151,9 @@ imported): it changes what Rasa's imports get, not what Rasa does.
    ~400 ms against ~130 ms, at 10 busy conversations): it set the p95. Here the calls that `RemoteAction.run` makes
    share one session per event loop and endpoint, whose idle connections are closed after
    `ACTION_SERVER_KEEPALIVE` seconds, before the action server's own 5 s (so no request is sent on a connection the
-   server is closing). Same requests, headers, authentication and timeout; other endpoints are as Rasa makes them.
+   server is closing), and no cookie jar (Rasa's session per call kept no cookie from one call to the next). Same
+   requests, headers, authentication and timeout; any other endpoint, even one asked during a custom action (an
+   NLG server), is as Rasa makes it.
    Guard: tests/unit/test_rasa_patches.py (calls share one connection; other endpoints do not), tests/e2e/
    test_failures.py (the action server stopped and restarted mid-form).
 20. The count-vector featurizers make only the sentence features when nothing reads the sequence ones
@@ -312,7 +316,10 @@ async def agent_handle_message(self: Agent, message: UserMessage) -> Optional[Li
 # -- 3. a turn whose custom action failed is not stored -------------------------------------------------------
 
 _failed_actions: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("failed_actions", default=None)
-_calling_action_server: contextvars.ContextVar[bool] = contextvars.ContextVar("calling_action_server", default=False)
+# the action server's endpoint while `RemoteAction.run` calls it (19); None otherwise
+_calling_action_server: contextvars.ContextVar[Optional[EndpointConfig]] = contextvars.ContextVar(
+    "calling_action_server", default=None
+)
 _remote_run = RemoteAction.run
 
 
@@ -331,7 +338,7 @@ def action_failure_reason(error: BaseException) -> str:
 async def remote_action_run(self: RemoteAction, *args: Any, **kwargs: Any) -> List[Event]:
     """`RemoteAction.run`, noting a failure (unreachable, refused, error) for the message being handled; its
     requests go over the kept-alive connections of 19."""
-    token = _calling_action_server.set(True)
+    token = _calling_action_server.set(self.action_endpoint)
     try:
         return await _remote_run(self, *args, **kwargs)
     except ActionExecutionRejection:
@@ -496,16 +503,32 @@ class _RuleMatches:
     def __init__(self, lookup: Dict[Text, Text]) -> None:
         self.lookup, self.size = lookup, len(lookup)  # training pops rules from a lookup: then start afresh
         self.look_back = max((_rule_length(key) for key in lookup), default=0)
+        # what the rules read: (sub-state, name); any other value cannot change a match, so it is not remembered
+        states = [state for key in lookup for state in RulePolicy._rule_key_to_state(key)]
+        self.read = frozenset((kind, name) for state in states for kind, sub in state.items() for name in sub)
         self.remembered: collections.OrderedDict[tuple, frozenset] = collections.OrderedDict()
 
     def still_for(self, lookup: Dict[Text, Text]) -> bool:
         return self.lookup is lookup and self.size == len(lookup)
 
 
-def _frozen_state(state: Dict[Text, Any]) -> tuple:
-    """A state (sub-states of names to strings or tuples) as a hashable key; TypeError if it holds something else."""
+_UNREAD = "(not read by any rule)"
+
+
+def _frozen_state(state: Dict[Text, Any], read: frozenset) -> tuple:
+    """A state (sub-states of names to strings or tuples) as a hashable key, the values no rule reads left out (the
+    patient's words, when the last message is read as text: never kept); TypeError if it holds something else.
+    Every name stays, so a sub-state is as empty or not as it was (RulePolicy tests `prev_action`'s presence)."""
     return tuple(
-        (kind, tuple(sorted((name, tuple(v) if isinstance(v, list) else v) for name, v in sub.items())))
+        (
+            kind,
+            tuple(
+                sorted(
+                    (name, (tuple(v) if isinstance(v, list) else v) if (kind, name) in read else _UNREAD)
+                    for name, v in sub.items()
+                )
+            ),
+        )
         for kind, sub in sorted(state.items())
     )
 
@@ -518,7 +541,7 @@ def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[D
         matches = cache[id(lookup)] = _RuleMatches(lookup)
     deciding = states[-matches.look_back :] if matches.look_back else []
     try:
-        key = tuple(_frozen_state(state) for state in deciding)
+        key = tuple(_frozen_state(state, matches.read) for state in deciding)
         hash(key)
     except TypeError:  # a state value Rasa's featurizer never makes: no remembering
         return _matching_keys(self, lookup, states)
@@ -814,7 +837,7 @@ def _close_kept_sessions() -> None:
 
 def endpoint_session(self: EndpointConfig) -> Any:
     """Rasa's session for the endpoint; for a custom action's call, one kept open per event loop and endpoint."""
-    if not _calling_action_server.get():
+    if _calling_action_server.get() is not self:  # not the action server (e.g. an NLG server a response asks)
         return _rasa_endpoint_session(self)
     loop = asyncio.get_running_loop()
     kept = _kept_sessions.get((id(loop), id(self)))
@@ -827,6 +850,7 @@ def endpoint_session(self: EndpointConfig) -> Any:
             auth=auth,
             timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
             connector=aiohttp.TCPConnector(keepalive_timeout=ACTION_SERVER_KEEPALIVE),
+            cookie_jar=aiohttp.DummyCookieJar(),  # no cookie passes from one conversation's call to another's
         )
         kept = _kept_sessions[(id(loop), id(self))] = (loop, self, session)
     return _KeptSession(kept[2])

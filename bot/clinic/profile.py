@@ -12,7 +12,7 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import yaml
 
@@ -85,12 +85,13 @@ def load_profile(path: Optional[str] = None) -> ClinicProfile:
     """
     source = Path(path or os.environ.get("CLINIC_PROFILE") or DEFAULT_PATH)
     stat = source.stat()
-    return ClinicProfile(copy.deepcopy(_parsed_profile(str(source), stat.st_mtime_ns, stat.st_size)))
+    version = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)  # a copy keeping its mtime: new ctime
+    return ClinicProfile(copy.deepcopy(_parsed_profile(str(source), version)))
 
 
 @functools.lru_cache(maxsize=8)
-def _parsed_profile(source: str, _mtime_ns: int, _size: int) -> Dict[str, Any]:
-    """The profile file's contents; cached per file version (its modification time and size)."""
+def _parsed_profile(source: str, _version: Tuple[int, int, int, int]) -> Dict[str, Any]:
+    """The profile file's contents; cached per version of the file (inode, size, modification and change times)."""
     data = yaml.safe_load(Path(source).read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{source}: the clinic profile must be a mapping of keys to values")

@@ -43,14 +43,14 @@ def serves_a_model(argv: List[str]) -> bool:
 
 def model_argument(argv: List[str]) -> Path:
     """The model path given to `rasa run`/`rasa shell` (`--model`/`-m`, or a last positional path as Rasa accepts)."""
+    # Rasa's `parse_last_positional_argument_as_model_path`: a last positional path is appended as the last
+    # `--model`, so it wins over an earlier one
+    if len(argv) >= 2 and argv[:2] != ["run", "actions"] and not argv[-2].startswith("-") and os.path.exists(argv[-1]):
+        return Path(argv[-1])
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("-m", "--model", default=None)
     known, _ = parser.parse_known_args(argv[1:])
-    if known.model:
-        return Path(known.model)
-    if len(argv) >= 3 and not argv[-2].startswith("-") and os.path.exists(argv[-1]):  # Rasa's positional model path
-        return Path(argv[-1])
-    return Path(DEFAULT_MODELS)
+    return Path(known.model) if known.model else Path(DEFAULT_MODELS)
 
 
 def _log(level: int, message: str) -> None:

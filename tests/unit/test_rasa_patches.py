@@ -354,13 +354,14 @@ def test_custom_action_calls_share_a_kept_alive_connection_and_others_do_not():
         await web.TCPSite(runner, "127.0.0.1", port).start()
         endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"Authorization": "Bearer t"})
         try:
-            token = rasa_patches._calling_action_server.set(True)  # as inside RemoteAction.run
+            nlg = EndpointConfig(endpoint.url, headers={"Authorization": "Bearer t"})  # e.g. an NLG server
+            token = rasa_patches._calling_action_server.set(endpoint)  # as inside RemoteAction.run
             for _ in range(3):
                 answer = await endpoint.request(json={"next_action": "x"}, method="post")
                 assert answer == {"events": [], "responses": []}
+            await nlg.request(json={}, method="post")  # another endpoint asked during the action: as in Rasa
             rasa_patches._calling_action_server.reset(token)
-            for _ in range(2):  # any other use of an endpoint: a session and connection of its own, as in Rasa
-                await endpoint.request(json={}, method="post")
+            await endpoint.request(json={}, method="post")  # outside a custom action: as in Rasa
         finally:
             await runner.cleanup()
 
@@ -368,7 +369,7 @@ def test_custom_action_calls_share_a_kept_alive_connection_and_others_do_not():
     assert EndpointConfig.__dict__["session"] is rasa_patches.endpoint_session
     ports = [port for port, _ in seen]
     assert len(set(ports[:3])) == 1  # one connection for the three custom action calls
-    assert len(set(ports)) == 3 and all(auth == "Bearer t" for _, auth in seen)
+    assert len(set(ports)) == 3 and all(auth == "Bearer t" for _, auth in seen)  # the others: one each
     kept = [session for _, _, session in rasa_patches._kept_sessions.values()]
     rasa_patches._close_kept_sessions()
     assert kept and all(session.closed for session in kept) and not rasa_patches._kept_sessions
@@ -456,3 +457,19 @@ def test_the_spacy_pipeline_is_loaded_once_per_version_of_its_folder(tmp_path, m
     meta = folder / "meta.json"
     meta.write_text(meta.read_text() + " ")  # rebuilt
     assert SpacyNLP.load_model(str(folder)).model is not first.model and len(loads) == 2
+
+
+def test_the_patients_words_are_not_kept_by_the_rule_matching_memo():
+    """RulePolicy reads the last message as text once per message; no rule reads text, so no text is remembered."""
+    rules = trained_rules()
+    policy = RulePolicy.__new__(RulePolicy)
+    key = next(key for key in rules if len(RulePolicy._rule_key_to_state(key)) == 2)
+    states = RulePolicy._rule_key_to_state(key)
+    for n in range(30):
+        with_text = [*states[:-1], {**states[-1], "user": {"text": f"I have back pain number {n}"}}]
+        expected = rasa_patches._rasa_get_possible_keys(policy, rules, with_text)
+        assert rasa_patches.get_possible_keys(policy, rules, with_text) == expected
+    (remembered,) = policy._clinic_rule_matches.values()
+    assert len(remembered.remembered) == 1  # thirty messages, one entry
+    assert "back pain" not in repr(list(remembered.remembered))
+    assert all(name != "text" for kind, name in remembered.read if kind == "user")

@@ -96,6 +96,8 @@ def test_the_model_argument_as_rasa_reads_it(tmp_path):
     assert rasa_cli.model_argument(["shell", "-m", "b.tar.gz"]) == Path("b.tar.gz")
     assert rasa_cli.model_argument(["run", "--port", "1", str(model)]) == model  # Rasa's last positional path
     assert rasa_cli.model_argument(["run", "--port", "1"]) == Path("models")
+    assert rasa_cli.model_argument(["shell", str(model)]) == model  # the positional path alone
+    assert rasa_cli.model_argument(["run", "--model", "a.tar.gz", str(model)]) == model  # Rasa appends it last
 
 
 def test_the_entry_says_why_it_loads_tensorflow_and_installs_nothing(tmp_path, monkeypatch, capsys):
