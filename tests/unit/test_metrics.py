@@ -281,7 +281,7 @@ def test_action_server_failures_are_named_by_cause():
 
 
 def test_a_failed_action_server_call_is_counted_and_a_forms_rejection_is_not(monkeypatch):
-    action = SimpleNamespace(name=lambda: "action_acc_check")
+    action = SimpleNamespace(name=lambda: "action_acc_check", action_endpoint=None)
 
     async def call(error: BaseException) -> None:
         async def raising(self: Any, *args: Any, **kwargs: Any) -> Any:
