@@ -94,9 +94,6 @@ def _pool_sqlite_file(engine: sa.engine.Engine) -> sa.engine.Engine:
     return pooled
 
 
-ROW_COLUMNS = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")  # what Rasa's save fills
-
-
 class EventStatements:
     """The events-table statements of every message, built once: SQLAlchemy Core, not the ORM's per-object work
     (the ORM's query building, unit of work and row objects were ~15 % of a message's time under load, `make
